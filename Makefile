@@ -1,0 +1,49 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make            build every sample module with plain Kbuild, in place
+#   make clean      remove what plain Kbuild built
+#   make run        set up, build with CMake into build/, show the modules
+#   make test       set up, build with CMake, run every test
+#
+# KDIR picks the kernel for plain Kbuild: the running kernel's headers when
+# installed, else the newest kernel in the kmsdk cache.
+
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+	$(addsuffix /build,$(shell scripts/kernels.sh path 2>/dev/null)))
+BUILD_DIR := build
+
+.PHONY: modules clean run test setup configure build kernels
+
+modules:
+ifeq ($(strip $(KDIR)),)
+	$(error no kernel headers: run 'scripts/setup.sh' to fetch kernels into the cache, or pass KDIR=/path/to/kernel/build)
+endif
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmodules/kms_proprietary KBUILD_MODPOST_WARN=1 modules
+
+# Kbuild's clean deletes objects anywhere below M=, build/ included, so
+# each module folder is cleaned on its own.
+clean:
+ifneq ($(strip $(KDIR)),)
+	$(foreach dir,$(wildcard kmodules/*/),$(MAKE) -C $(KDIR) M=$(CURDIR)/$(dir) clean;)
+	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd \
+		.module-common.o ..module-common.o.cmd
+endif
+
+setup:
+	@scripts/setup.sh
+
+configure: setup
+	@cmake --preset default >/dev/null
+
+build: configure
+	@cmake --build --preset default
+
+run: build
+	@scripts/tour.sh $(BUILD_DIR)
+
+test: setup
+	@cmake --workflow --preset default
+
+kernels:
+	@scripts/kernels.sh list

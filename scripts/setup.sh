@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Set up a Debian 12 machine for kmsdk: the packages it builds and runs
+# with, then the kernels it builds modules for. Safe to re-run: a step with
+# nothing to do prints nothing. Kernels are unpacked into the kmsdk cache,
+# never installed: the host's /boot and boot menu stay as they are.
+#
+# Usage: setup.sh [SERIES|RELEASE ...]   (default kernels: 6.1 6.12)
+#        KMSDK_KERNEL_SERIES="6.1 6.12" is read when no argument is given.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+readonly packages=(
+	# host build of the SDK
+	cmake g++ make pkg-config
+	catch2 libcli11-dev libfmt-dev libarchive-dev libkmod-dev
+	# Kbuild against Debian's headers: both series were built with gcc-12,
+	# and 6.12 runs pahole for BTF
+	gcc-12 pahole
+	# kernel cache: apt-get download, unpack, vmlinux payloads, depmod
+	dpkg xz-utils zstd kmod
+	# guests
+	qemu-system-x86 busybox-static cpio
+	# editor support for module code
+	clangd
+)
+
+missing_packages() {
+	local pkg
+	for pkg in "${packages[@]}"; do
+		dpkg-query -W -f='${db:Status-Status}\n' "$pkg" 2>/dev/null |
+			grep -qx installed || echo "$pkg"
+	done
+}
+
+install_packages() {
+	local -a missing
+	mapfile -t missing < <(missing_packages)
+	((${#missing[@]})) || return 0
+
+	local -a sudo=()
+	if [[ $EUID != 0 ]]; then
+		command -v sudo >/dev/null ||
+			{ echo "kmsdk: missing packages: ${missing[*]}; install them as root with apt-get" >&2; exit 1; }
+		sudo=(sudo)
+	fi
+	echo "kmsdk: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+install_packages
+# shellcheck disable=SC2086 # the series list is meant to split
+if (($#)); then
+	"$here/kernels.sh" fetch "$@"
+else
+	"$here/kernels.sh" fetch ${KMSDK_KERNEL_SERIES:-}
+fi

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The build as a user meets it: kmsdk installed to a prefix, a project of
+# its own (examples/consumer, copied to a scratch folder) found through
+# find_package(kmsdk). Checks that the build
+# - writes nothing into the sources but the .clangd it offers;
+# - is a no-op the second time, and recompiles only what a touch changed;
+# - reports a typo with the compiler's message at the source file and line.
+#
+# Usage: consumer_test.sh KMSDK_BUILD_DIR KMSDK_SOURCE_DIR
+set -euo pipefail
+
+kmsdk_build=$1 kmsdk_source=$2
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/kmsdk-consumer-XXXXXX")
+trap 'rm -rf "$scratch"' EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+cmake --install "$kmsdk_build" --prefix "$scratch/prefix" >/dev/null
+cp -r "$kmsdk_source/examples/consumer" "$scratch/src"
+(cd "$scratch/src" && find . | sort) >"$scratch/before"
+
+cmake -S "$scratch/src" -B "$scratch/build" -DCMAKE_PREFIX_PATH="$scratch/prefix" \
+	>"$scratch/configure.log" || { cat "$scratch/configure.log"; fail "configure"; }
+cmake --build "$scratch/build" >"$scratch/build1.log" 2>&1 ||
+	{ cat "$scratch/build1.log"; fail "first build"; }
+kos=("$scratch"/build/modules/*/greeter.ko)
+[[ -f ${kos[0]} ]] || fail "no greeter.ko under $scratch/build/modules"
+echo "built ${#kos[@]} greeter.ko: ${kos[*]#"$scratch"/build/}"
+
+(cd "$scratch/src" && find . | sort) >"$scratch/after"
+new=$(comm -13 "$scratch/before" "$scratch/after")
+[[ $new == "./.clangd" ]] || fail "the build wrote into the source tree: $new"
+
+cmake --build "$scratch/build" >"$scratch/build2.log" 2>&1
+if grep -q 'CC \[M\]' "$scratch/build2.log"; then
+	cat "$scratch/build2.log"
+	fail "a second build recompiled something"
+fi
+
+touch "$scratch/src/greeter.c"
+cmake --build "$scratch/build" >"$scratch/build3.log" 2>&1
+compiled=$(grep -c 'CC \[M\].*greeter\.o$' "$scratch/build3.log" || true)
+[[ $compiled == "${#kos[@]}" ]] ||
+	{ cat "$scratch/build3.log"; fail "touching greeter.c recompiled it $compiled times, not once per kernel"; }
+
+sed -i 's/pr_info("loaded\\n");/pr_info("loaded\\n")/' "$scratch/src/greeter.c"
+line=$(grep -n 'pr_info("loaded' "$scratch/src/greeter.c" | cut -d: -f1)
+if cmake --build "$scratch/build" >"$scratch/typo.log" 2>&1; then
+	fail "a build with a syntax error succeeded"
+fi
+grep -q "^$scratch/src/greeter.c:$((line + 1)):[0-9]*: error: " "$scratch/typo.log" ||
+	grep -q "^$scratch/src/greeter.c:$line:[0-9]*: error: " "$scratch/typo.log" ||
+	{ cat "$scratch/typo.log"; fail "the compiler error does not point at $scratch/src/greeter.c:$line"; }
+echo "typo reported at: $(grep -m1 ': error: ' "$scratch/typo.log")"
+echo "consumer build: 4 checks passed"

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0
+// What the kernel will see in each built sample module, read with libkmod:
+// these are the fields insmod and modprobe act on, so a wrong one is a
+// module that will not load, or loads with the wrong dependencies.
+#include "kmsdk/modinfo.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace fs = std::filesystem;
+using kmsdk::ModuleInfo;
+
+namespace {
+
+const std::vector<std::string> sample_modules = {
+    "kms_hello", "kms_params",   "kms_core",      "kms_consumer",
+    "kms_proprietary", "kms_checksum", "kms_multifile",
+};
+
+std::vector<std::string> releases()
+{
+    std::vector<std::string> list;
+    std::istringstream stream{KMSDK_TEST_RELEASES};
+    for (std::string release; std::getline(stream, release, ',');)
+        list.push_back(release);
+    return list;
+}
+
+ModuleInfo built(const std::string& release, const std::string& module)
+{
+    return ModuleInfo::read(fs::path{KMSDK_TEST_MODULES_DIR} / release / (module + ".ko"));
+}
+
+// A file in a fresh temporary folder, removed with it.
+class TempFile {
+public:
+    explicit TempFile(const std::string& contents)
+    {
+        std::string pattern = (fs::temp_directory_path() / "kmsdk-test-XXXXXX").string();
+        if (!mkdtemp(pattern.data()))
+            throw std::runtime_error("mkdtemp failed");
+        dir_ = pattern;
+        std::ofstream{path()} << contents;
+    }
+    ~TempFile() { fs::remove_all(dir_); }
+    TempFile(const TempFile&) = delete;
+    TempFile& operator=(const TempFile&) = delete;
+    fs::path path() const { return dir_ / "broken.ko"; }
+
+private:
+    fs::path dir_;
+};
+
+}  // namespace
+
+TEST_CASE("modules are built for every kernel asked for", "[modinfo]")
+{
+    REQUIRE_FALSE(releases().empty());
+    for (const auto& release : releases())
+        for (const auto& module : sample_modules)
+            DYNAMIC_SECTION(module << " for " << release)
+            {
+                auto info = built(release, module);
+                CHECK(info.name() == module);
+                // vermagic must name the exact release, or the kernel
+                // refuses the module ("disagrees about version of symbol").
+                CHECK(info.release() == release);
+                CHECK_THAT(info.vermagic(), Catch::Contains("mod_unload") &&
+                                                Catch::Contains("modversions"));
+                CHECK_FALSE(info.description().empty());
+                CHECK_FALSE(info.field("author").empty());
+            }
+}
+
+TEST_CASE("licenses are what the kernel's GPL checks expect", "[modinfo]")
+{
+    for (const auto& release : releases())
+        for (const auto& module : sample_modules)
+            DYNAMIC_SECTION(module << " for " << release)
+            {
+                auto expected = module == "kms_proprietary" ? "Proprietary" : "GPL";
+                CHECK(built(release, module).license() == expected);
+            }
+}
+
+TEST_CASE("modinfo -p shows every parameter with its type and description", "[modinfo]")
+{
+    std::vector<std::string> expected = {
+        "big (long)",   "debug (int)", "level (int)",  "mask (ulong)",
+        "number (int)", "small (short)", "values (array of int)",
+        "verbose (bool)", "word (charp)",
+    };
+    for (const auto& release : releases())
+        DYNAMIC_SECTION("kms_params for " << release)
+        {
+            std::vector<std::string> declared;
+            for (const auto& param : built(release, "kms_params").parameters()) {
+                declared.push_back(param.name + " (" + param.type + ")");
+                INFO("parameter " << param.name);
+                CHECK_FALSE(param.description.empty());
+            }
+            std::sort(declared.begin(), declared.end());
+            CHECK(declared == expected);
+
+            auto hello = built(release, "kms_hello").parameters();
+            REQUIRE(hello.size() == 1);
+            CHECK(hello[0].name == "whom");
+            CHECK(hello[0].type == "charp");
+        }
+}
+
+TEST_CASE("module_param_named exposes the external name only", "[modinfo]")
+{
+    for (const auto& release : releases()) {
+        auto params = built(release, "kms_params").parameters();
+        auto named = [&](const std::string& name) {
+            return std::any_of(params.begin(), params.end(),
+                               [&](const auto& p) { return p.name == name; });
+        };
+        CHECK(named("debug"));
+        CHECK_FALSE(named("kms_params_debug"));
+    }
+}
+
+TEST_CASE("depends names what modprobe must load first", "[modinfo]")
+{
+    using strings = std::vector<std::string>;
+    for (const auto& release : releases())
+        DYNAMIC_SECTION(release)
+        {
+            CHECK(built(release, "kms_consumer").depends() == strings{"kms_core"});
+            // Built without kms_core's symbols, so that the kernel, not
+            // modpost, refuses it: nothing tells modprobe to load kms_core.
+            CHECK(built(release, "kms_proprietary").depends().empty());
+            CHECK(built(release, "kms_checksum").depends() == strings{"libcrc32c"});
+            CHECK(built(release, "kms_hello").depends().empty());
+            CHECK(built(release, "kms_core").depends().empty());
+        }
+}
+
+TEST_CASE("a file that is not a module is refused with its name", "[modinfo]")
+{
+    TempFile garbage{"this is not an ELF file\n"};
+    CHECK_THROWS_WITH(ModuleInfo::read(garbage.path()),
+                      Catch::Contains(garbage.path().string()) &&
+                          Catch::Contains("not a valid kernel module"));
+}
+
+TEST_CASE("a missing module file is refused with its name", "[modinfo]")
+{
+    CHECK_THROWS_WITH(ModuleInfo::read("/nonexistent/kms_nothing.ko"),
+                      Catch::Contains("/nonexistent/kms_nothing.ko"));
+}
