@@ -11,6 +11,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(addsuffix /build,$(shell scripts/kernels.sh path 2>/dev/null)))
 BUILD_DIR := build
+MAKEFLAGS += --no-print-directory
 
 .PHONY: modules clean run test setup configure build kernels
 
