@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kmsdk/protocol.hpp"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <string>
+
+namespace kmsdk::proto {
+namespace {
+
+void put_le(std::string& out, std::uint64_t value, int size)
+{
+    for (int i = 0; i < size; ++i)
+        out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+std::uint64_t get_le(const char* data, int size)
+{
+    std::uint64_t value = 0;
+    for (int i = size - 1; i >= 0; --i)
+        value = (value << 8) | static_cast<unsigned char>(data[i]);
+    return value;
+}
+
+}  // namespace
+
+const char* type_name(Type type)
+{
+    switch (type) {
+    case Type::Hello: return "Hello";
+    case Type::Ping: return "Ping";
+    case Type::Run: return "Run";
+    case Type::RunResult: return "RunResult";
+    case Type::PutFile: return "PutFile";
+    case Type::GetFile: return "GetFile";
+    case Type::FileData: return "FileData";
+    case Type::Insmod: return "Insmod";
+    case Type::Rmmod: return "Rmmod";
+    case Type::ModuleResult: return "ModuleResult";
+    case Type::BootPass: return "BootPass";
+    case Type::ReadKernelLog: return "ReadKernelLog";
+    case Type::KernelLog: return "KernelLog";
+    case Type::PtyOpen: return "PtyOpen";
+    case Type::PtyInput: return "PtyInput";
+    case Type::PtyOutput: return "PtyOutput";
+    case Type::PtyExit: return "PtyExit";
+    case Type::Shutdown: return "Shutdown";
+    case Type::Ok: return "Ok";
+    case Type::Error: return "Error";
+    }
+    return "unknown";
+}
+
+std::uint32_t crc32(std::string_view data)
+{
+    // zlib takes lengths as uInt; payloads are far below 4 GiB.
+    return static_cast<std::uint32_t>(
+        ::crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
+}
+
+std::string encode(const Frame& frame)
+{
+    if (frame.payload.size() > max_payload)
+        throw ProtocolError("frame payload of " + std::to_string(frame.payload.size()) +
+                            " bytes is over the protocol's limit");
+    std::string out;
+    out.reserve(header_size + frame.payload.size());
+    put_le(out, frame_magic, 4);
+    put_le(out, static_cast<std::uint16_t>(frame.type), 2);
+    put_le(out, 0, 2);
+    put_le(out, frame.id, 4);
+    put_le(out, frame.payload.size(), 4);
+    put_le(out, crc32(frame.payload), 4);
+    put_le(out, crc32(out), 4);
+    out += frame.payload;
+    return out;
+}
+
+void FrameReader::feed(const char* data, std::size_t size)
+{
+    // Drop what was consumed once it dominates, so the buffer stays small.
+    if (consumed_ > 0 && consumed_ >= buffer_.size() / 2) {
+        buffer_.erase(0, consumed_);
+        consumed_ = 0;
+    }
+    buffer_.append(data, size);
+}
+
+std::optional<Frame> FrameReader::next()
+{
+    if (buffered() < header_size)
+        return std::nullopt;
+    const char* header = buffer_.data() + consumed_;
+    if (get_le(header, 4) != frame_magic)
+        throw ProtocolError("channel out of step: a frame does not start with the magic");
+    if (get_le(header + 20, 4) != crc32({header, 20}))
+        throw ProtocolError("channel corrupted: a frame header fails its checksum");
+    auto length = get_le(header + 12, 4);
+    if (length > max_payload)
+        throw ProtocolError("channel corrupted: a frame claims " + std::to_string(length) +
+                            " bytes");
+    if (buffered() < header_size + length)
+        return std::nullopt;
+
+    Frame frame;
+    frame.type = static_cast<Type>(get_le(header + 4, 2));
+    frame.id = static_cast<std::uint32_t>(get_le(header + 8, 4));
+    frame.payload.assign(header + header_size, length);
+    if (crc32(frame.payload) != get_le(header + 16, 4))
+        throw ProtocolError(std::string{"channel corrupted: the payload of a "} +
+                            type_name(frame.type) + " frame fails its checksum");
+    consumed_ += header_size + length;
+    return frame;
+}
+
+PayloadWriter& PayloadWriter::u32(std::uint32_t value)
+{
+    put_le(out_, value, 4);
+    return *this;
+}
+
+PayloadWriter& PayloadWriter::i32(std::int32_t value)
+{
+    return u32(static_cast<std::uint32_t>(value));
+}
+
+PayloadWriter& PayloadWriter::u64(std::uint64_t value)
+{
+    put_le(out_, value, 8);
+    return *this;
+}
+
+PayloadWriter& PayloadWriter::bytes(std::string_view value)
+{
+    u32(static_cast<std::uint32_t>(value.size()));
+    out_.append(value);
+    return *this;
+}
+
+std::string_view PayloadReader::take(std::size_t size)
+{
+    if (rest_.size() < size)
+        throw ProtocolError("malformed payload: a field runs past its end");
+    auto field = rest_.substr(0, size);
+    rest_.remove_prefix(size);
+    return field;
+}
+
+std::uint32_t PayloadReader::u32()
+{
+    return static_cast<std::uint32_t>(get_le(take(4).data(), 4));
+}
+
+std::int32_t PayloadReader::i32()
+{
+    return static_cast<std::int32_t>(u32());
+}
+
+std::uint64_t PayloadReader::u64()
+{
+    return get_le(take(8).data(), 8);
+}
+
+std::string PayloadReader::bytes()
+{
+    auto size = u32();
+    return std::string{take(size)};
+}
+
+}  // namespace kmsdk::proto
