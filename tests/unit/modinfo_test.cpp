@@ -22,7 +22,7 @@ namespace {
 
 const std::vector<std::string> sample_modules = {
     "kms_hello", "kms_params",   "kms_core",      "kms_consumer",
-    "kms_proprietary", "kms_checksum", "kms_multifile",
+    "kms_proprietary", "kms_checksum", "kms_multifile", "kms_printk",
 };
 
 std::vector<std::string> releases()

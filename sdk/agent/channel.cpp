@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "channel.hpp"
+
+#include "log.hpp"
+#include "system.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+
+namespace kmsdk::agent {
+namespace {
+
+constexpr const char* virtio_ports_dir = "/sys/class/virtio-ports";
+
+// The entry (e.g. "vport1p1") whose name attribute is ours. virtio_console
+// creates that attribute when QEMU tells it the port's name, after the
+// device itself, so it can lag the entry by a moment.
+std::optional<std::string> find_port_entry()
+{
+    for (const auto& entry : list_directory(virtio_ports_dir))
+        if (read_sysfs_value(std::string{virtio_ports_dir} + "/" + entry + "/name") ==
+            proto::port_name)
+            return entry;
+    return std::nullopt;
+}
+
+int milliseconds_until(std::uint64_t deadline_ns)
+{
+    auto now = monotonic_ns();
+    return now >= deadline_ns ? 0 : static_cast<int>((deadline_ns - now + 999'999) / 1'000'000);
+}
+
+void sleep_ms(int ms)
+{
+    ::usleep(static_cast<useconds_t>(ms) * 1000);
+}
+
+}  // namespace
+
+Channel::Channel(UniqueFd port, std::string device)
+    : port_{std::move(port)}, device_{std::move(device)}, read_buffer_(256 * 1024)
+{
+}
+
+Channel Channel::open_port(int wait_ms)
+{
+    const auto deadline = monotonic_ns() + static_cast<std::uint64_t>(wait_ms) * 1'000'000;
+    for (;;) {
+        if (auto entry = find_port_entry()) {
+            std::string device = "/dev/" + *entry;
+            UniqueFd port{::open(device.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)};
+            if (port)
+                return Channel{std::move(port), device};
+            // devtmpfs may not have the node yet; anything else is final.
+            if (errno != ENOENT)
+                throw std::runtime_error("cannot open the agent's port " + device + ": " +
+                                         errno_text(errno));
+        }
+        if (monotonic_ns() >= deadline)
+            throw std::runtime_error(
+                "no virtio-serial port named " + std::string{proto::port_name} + " appeared in " +
+                std::to_string(wait_ms) +
+                " ms: QEMU needs -device virtio-serial-pci and -device virtserialport,name=" +
+                std::string{proto::port_name} +
+                ", and the kernel virtio_pci and virtio_console (see /etc/kmsdk/channel-modules)");
+        sleep_ms(5);
+    }
+}
+
+void Channel::note_host_connected(bool connected)
+{
+    if (connected == host_connected_)
+        return;
+    host_connected_ = connected;
+    log_note(connected ? "host connected" : "host not connected; waiting for it");
+}
+
+bool Channel::read_available()
+{
+    bool received = false;
+    for (;;) {
+        ssize_t got = ::read(port_.get(), read_buffer_.data(), read_buffer_.size());
+        if (got > 0) {
+            received = true;
+            reader_.feed(read_buffer_.data(), static_cast<std::size_t>(got));
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && errno == EAGAIN) {
+            note_host_connected(true);
+            return true;
+        }
+        if (got < 0) {
+            log_problem("cannot read the port " + device_ + ": " + errno_text(errno));
+            return received;
+        }
+        // End of file: virtio_console has no host connected. That can lag
+        // the data: a reconnecting host's first frame may be read before the
+        // "host connected" message is processed, and then the next read
+        // says end of file. So what is buffered stays; if a departed host
+        // did leave half a frame, the next frame fails its checks and the
+        // buffer is reset then.
+        if (!received)
+            note_host_connected(false);
+        return received;
+    }
+}
+
+std::optional<proto::Frame> Channel::next_buffered()
+{
+    try {
+        auto frame = reader_.next();
+        if (frame)
+            stream_corrupt_ = false;
+        return frame;
+    } catch (const proto::ProtocolError& error) {
+        // Logged once per run of garbage, not once per read.
+        if (!stream_corrupt_)
+            log_problem(std::string{error.what()} + "; discarding what was received");
+        stream_corrupt_ = true;
+        reader_ = proto::FrameReader{};
+        return std::nullopt;
+    }
+}
+
+std::optional<proto::Frame> Channel::receive(int timeout_ms)
+{
+    const auto deadline = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
+    for (;;) {
+        if (auto frame = next_buffered())
+            return frame;
+        int left = milliseconds_until(deadline);
+        if (left == 0)
+            return std::nullopt;
+        pollfd port{port_.get(), POLLIN, 0};
+        int ready = ::poll(&port, 1, left);
+        if (ready < 0 && errno == EINTR)
+            return std::nullopt;  // a signal for the main loop to act on
+        if (ready < 0) {
+            log_problem("cannot poll the port: " + errno_text(errno));
+            sleep_ms(disconnected_retry_ms);
+            continue;
+        }
+        if (ready > 0 && !read_available())
+            sleep_ms(std::min(disconnected_retry_ms, left));
+    }
+}
+
+bool Channel::send(const proto::Frame& frame, int timeout_ms, bool log_drop)
+{
+    std::string bytes;
+    try {
+        bytes = proto::encode(frame);
+    } catch (const proto::ProtocolError& error) {
+        log_problem(std::string{"cannot send a "} + proto::type_name(frame.type) + ": " +
+                    error.what());
+        return false;
+    }
+
+    const auto deadline = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
+    std::string_view rest = bytes;
+    bool host_absent = false;  // poll said POLLHUP: nobody on the other side
+    while (!rest.empty()) {
+        // virtio_console takes at most 32 KiB per write.
+        ssize_t wrote = ::write(port_.get(), rest.data(), rest.size());
+        if (wrote > 0) {
+            rest.remove_prefix(static_cast<std::size_t>(wrote));
+            continue;
+        }
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote < 0 && errno != EAGAIN) {
+            log_problem(std::string{"cannot write a "} + proto::type_name(frame.type) +
+                        " frame to " + device_ + ": " + errno_text(errno));
+            return false;
+        }
+        // EAGAIN: the host is not taking data, or not connected at all.
+        int left = milliseconds_until(deadline);
+        if (left == 0) {
+            if (!log_drop && rest.size() == bytes.size())
+                return false;
+            std::string what = std::string{"dropped a "} + proto::type_name(frame.type) +
+                               " frame (id " + std::to_string(frame.id) + ") after " +
+                               std::to_string(timeout_ms) + " ms: " +
+                               (host_absent ? "no host is connected" : "the host is not reading");
+            if (rest.size() != bytes.size())
+                what += "; the stream is now out of step (" +
+                        std::to_string(bytes.size() - rest.size()) + " of " +
+                        std::to_string(bytes.size()) + " bytes went)";
+            log_problem(what);
+            return false;
+        }
+        pollfd port{port_.get(), POLLOUT, 0};
+        int ready = ::poll(&port, 1, left);
+        // Without a host, poll reports POLLHUP at once instead of waiting.
+        host_absent = ready > 0 && (port.revents & POLLHUP);
+        if (ready >= 0 && !(port.revents & POLLOUT))
+            sleep_ms(std::min(disconnected_retry_ms, left));
+    }
+    return true;
+}
+
+}  // namespace kmsdk::agent

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// PutFile and GetFile: whole files in both directions.
+#include "requests.hpp"
+#include "system.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace kmsdk::agent {
+namespace {
+
+std::string parent_of(const std::string& path)
+{
+    auto slash = path.find_last_of('/');
+    if (slash == std::string::npos)
+        return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Removes the temporary file unless the rename consumed it.
+struct TemporaryFile {
+    std::string path;
+    bool keep = false;
+    ~TemporaryFile()
+    {
+        if (!keep)
+            ::unlink(path.c_str());
+    }
+};
+
+}  // namespace
+
+Reply put_file(proto::PayloadReader& request)
+{
+    std::string path = request.bytes();
+    auto mode = static_cast<mode_t>(request.u32() & 07777);
+    std::string data = request.bytes();
+    if (path.empty())
+        throw RequestError(EINVAL, "PutFile needs a path");
+
+    if (!make_directories(parent_of(path)))
+        throw_errno("cannot make the folder " + parent_of(path) + " for " + path);
+
+    // Written aside and renamed over: a reader never sees half a file, and a
+    // module being replaced is never a mix of two builds.
+    TemporaryFile temporary{path + ".tmp"};
+    {
+        UniqueFd fd{::open(temporary.path.c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)};
+        if (!fd)
+            throw_errno("cannot write " + temporary.path);
+        if (!write_all(fd.get(), data))
+            throw_errno("cannot write " + temporary.path);
+        // fchmod, not the open mode: the umask must not change what the host asked for.
+        if (::fchmod(fd.get(), mode) != 0)
+            throw_errno("cannot set the mode of " + temporary.path);
+        if (::close(fd.release()) != 0)
+            throw_errno("cannot write " + temporary.path);
+    }
+    if (::rename(temporary.path.c_str(), path.c_str()) != 0)
+        throw_errno("cannot rename " + temporary.path + " to " + path);
+    temporary.keep = true;
+    return Reply{proto::Type::Ok, {}};
+}
+
+Reply get_file(proto::PayloadReader& request)
+{
+    std::string path = request.bytes();
+    // The reply's length field and the bytes field must fit in one frame.
+    auto content = read_whole_file(path, proto::max_payload - 4);
+    if (!content) {
+        int error = errno;
+        throw RequestError(error, "cannot read " + path + ": " + errno_text(error));
+    }
+    return Reply{proto::Type::FileData, proto::PayloadWriter{}.bytes(*content).take()};
+}
+
+}  // namespace kmsdk::agent

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "guest_flags.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace kmsdk::cli {
+
+void GuestFlags::add_to(CLI::App& command)
+{
+    command.add_option("-k,--kernel", kernel,
+                       "Kernel release or series from the cache (default: the newest); "
+                       "see 'kmsdk kernels'");
+    command.add_option("--device", devices, "Add a QEMU device, e.g. edu (repeatable)");
+    command.add_option("-m,--module", modules,
+                       "Deliver this .ko into /lib/modules/<release>/extra (repeatable)")
+        ->check(CLI::ExistingFile);
+    command.add_option("--kernel-module", kernel_modules,
+                       "Stage a module of the kernel itself, with its dependencies (repeatable)");
+    command.add_option("--modprobe-conf", modprobe_confs,
+                       "Install this file into /etc/modprobe.d before the boot pass (repeatable)")
+        ->check(CLI::ExistingFile);
+    command.add_option("--modules-load", modules_load,
+                       "List this module in /etc/modules-load.d: the boot pass loads it (repeatable)");
+    command.add_option("--memory", memory_mb, "Guest memory in MiB")->capture_default_str();
+    command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
+}
+
+GuestOptions GuestFlags::options() const
+{
+    GuestOptions options;
+    options.kernel(kernel).memory_mb(memory_mb);
+    for (const auto& device : devices)
+        options.device(device);
+    for (const auto& module : modules)
+        options.module(module);
+    for (const auto& name : kernel_modules)
+        options.kernel_module(name);
+    for (const auto& conf : modprobe_confs) {
+        std::ifstream in{conf};
+        std::ostringstream text;
+        text << in.rdbuf();
+        options.file("/etc/modprobe.d/" + std::filesystem::path{conf}.filename().string(), text.str());
+    }
+    for (const auto& name : modules_load)
+        options.modules_load(name);
+    return options;
+}
+
+Guest boot_guest(const GuestFlags& flags)
+{
+    if (!flags.quiet)
+        fmt::print(stderr, "kmsdk: booting a guest on {}...\n",
+                   flags.kernel.empty() ? "the newest cached kernel" : flags.kernel);
+    auto started = std::chrono::steady_clock::now();
+    Guest guest{flags.options()};
+    if (!flags.quiet)
+        fmt::print(stderr, "kmsdk: guest {} ready in {:.2f} s\n", guest.release(),
+                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return guest;
+}
+
+}  // namespace kmsdk::cli

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+
+#include "kmsdk/guest.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace kmsdk::cli {
+
+// The options every command that boots a guest takes.
+struct GuestFlags {
+    std::string kernel;
+    std::vector<std::string> devices;
+    std::vector<std::string> modules;
+    std::vector<std::string> kernel_modules;
+    std::vector<std::string> modprobe_confs;
+    std::vector<std::string> modules_load;
+    unsigned memory_mb = 256;
+    bool quiet = false;
+
+    void add_to(CLI::App& command);
+    GuestOptions options() const;
+};
+
+// Boots the guest the flags describe, saying so on stderr unless quiet.
+Guest boot_guest(const GuestFlags& flags);
+
+}  // namespace kmsdk::cli

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// A throw-away QEMU guest on a real kernel from the kmsdk cache, with an
+// agent as PID 1 that runs commands, moves files and loads modules:
+//
+//   kmsdk::Guest guest{kmsdk::GuestOptions{}.kernel("6.12").module(hello_ko)};
+//   auto r = guest.run("insmod kms_hello.ko whom=7");
+//   CHECK(guest.read("/sys/module/kms_hello/parameters/whom") == "7\n");
+//   guest.check_healthy();
+//
+// Every wait has a deadline. A guest that does not come up in time is
+// killed and booted again; a command that does not finish in time throws
+// CommandTimeout and the guest is rebooted before its next use, staged as
+// it was asked to be. QEMU never outlives the Guest, nor the thread that
+// made it: it gets SIGKILL when that thread dies, however it dies.
+#pragma once
+
+#include "kmsdk/kernel.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kmsdk {
+
+using namespace std::chrono_literals;
+
+struct CommandResult {
+    int status = 0;  // exit status, or 128 + signal
+    std::string out;
+    std::string err;
+    std::chrono::nanoseconds elapsed{};  // measured in the guest
+    bool ok() const { return status == 0; }
+};
+
+struct ModuleResult {
+    int error = 0;        // 0, or the errno the kernel returned
+    std::string message;  // worded as kmod's insmod/rmmod would
+    std::chrono::nanoseconds elapsed{};
+    bool ok() const { return error == 0; }
+};
+
+// What the kernel reported since the previous health check.
+struct HealthReport {
+    std::vector<std::string> problems;  // one paragraph each: kind, headline, trace
+    std::string new_taints;             // taint letters that appeared, e.g. "OE"
+    std::string taints;                 // all taint letters now
+    bool agent_alive = true;
+    // Healthy unless there were problems, the agent died, or taints other
+    // than `allowed` appeared (O and E: out-of-tree and unsigned modules).
+    bool healthy(std::string_view allowed = "OE") const;
+    std::string describe() const;
+};
+
+class GuestError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+class BootError : public GuestError {
+public:
+    using GuestError::GuestError;
+};
+class CommandTimeout : public GuestError {
+public:
+    using GuestError::GuestError;
+};
+class GuestCrashed : public GuestError {
+public:
+    using GuestError::GuestError;
+};
+class GuestUnhealthy : public GuestError {
+public:
+    using GuestError::GuestError;
+};
+
+class GuestOptions;
+namespace detail {
+struct StagingPlan;
+StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel);
+}  // namespace detail
+
+class GuestOptions {
+public:
+    // A cached kernel by release or series ("6.1"); "" is the newest.
+    GuestOptions& kernel(std::string release_or_series);
+    // Out-of-tree modules, delivered to /lib/modules/<release>/extra/. Their
+    // `depends:` closure among the kernel's own modules comes with them.
+    GuestOptions& module(std::filesystem::path ko);
+    GuestOptions& modules(const std::vector<std::filesystem::path>& kos);
+    // Modules of the kernel itself, by name or alias, with their closure.
+    GuestOptions& kernel_module(std::string name);
+    // A QEMU -device argument, e.g. "edu".
+    GuestOptions& device(std::string qemu_device);
+    GuestOptions& memory_mb(unsigned mb);
+    // Any file, written before the boot pass.
+    GuestOptions& file(std::string guest_path, std::string contents, unsigned mode = 0644);
+    // /etc/modprobe.d/<name>.conf
+    GuestOptions& modprobe_conf(std::string name, std::string contents);
+    // A line in /etc/modules-load.d/kmsdk.conf: loaded by the boot pass.
+    GuestOptions& modules_load(std::string module_name);
+    GuestOptions& kernel_cmdline(std::string extra);
+    GuestOptions& boot_timeout(std::chrono::milliseconds timeout);
+    GuestOptions& command_timeout(std::chrono::milliseconds timeout);
+    GuestOptions& boot_attempts(unsigned attempts);
+    // "tcg" or "kvm"; default: $KMSDK_ACCEL, else a cached probe.
+    GuestOptions& accel(std::string accel);
+    // Keep the serial console's text here (default: a temporary file).
+    GuestOptions& console_log(std::filesystem::path path);
+
+private:
+    friend class Guest;
+    friend detail::StagingPlan detail::plan_staging(const GuestOptions&, const Kernel&);
+    struct StagedFile {
+        std::string path;
+        std::string contents;
+        unsigned mode;
+    };
+    std::string kernel_;
+    std::vector<std::filesystem::path> modules_;
+    std::vector<std::string> kernel_modules_;
+    std::vector<std::string> devices_;
+    std::vector<StagedFile> files_;
+    std::vector<std::string> modules_load_;
+    std::string cmdline_;
+    std::string accel_;
+    std::filesystem::path console_log_;
+    unsigned memory_mb_ = 256;
+    unsigned boot_attempts_ = 3;
+    std::chrono::milliseconds boot_timeout_ = 30s;
+    std::chrono::milliseconds command_timeout_ = 60s;
+};
+
+struct BootStats {
+    std::chrono::nanoseconds to_agent{};  // QEMU start to the agent's Hello
+    std::chrono::nanoseconds staging{};   // files, modules and the boot pass
+    unsigned attempts = 0;
+    std::string boot_pass_log;
+};
+
+class Guest {
+public:
+    explicit Guest(GuestOptions options);
+    ~Guest();
+    Guest(Guest&&) noexcept;
+    Guest& operator=(Guest&&) noexcept;
+    Guest(const Guest&) = delete;
+    Guest& operator=(const Guest&) = delete;
+
+    const Kernel& kernel() const;
+    const std::string& release() const;
+
+    // `sh -c command` in the folder of the staged modules.
+    CommandResult run(std::string_view command);
+    CommandResult run(std::string_view command, std::chrono::milliseconds timeout);
+
+    // `command` (default: an interactive shell) on a terminal in the guest,
+    // wired to this process's stdin and stdout; its exit status. The host
+    // terminal is in raw mode meanwhile. Ends when it exits or the guest dies.
+    int interactive(std::string_view command = "");
+
+    std::string read(const std::string& guest_path);
+    void write(const std::string& guest_path, std::string_view contents, unsigned mode = 0644);
+    void push(const std::filesystem::path& local, const std::string& guest_path);
+    void pull(const std::string& guest_path, const std::filesystem::path& local);
+
+    // finit_module / delete_module made by the agent itself. A bare name
+    // ("kms_hello") means the staged kms_hello.ko.
+    ModuleResult insmod(std::string_view module, std::string_view params = "");
+    ModuleResult rmmod(std::string_view name, bool force = false);
+    // busybox modprobe with these arguments; a failure's message carries
+    // what the kernel logged meanwhile.
+    CommandResult modprobe(std::string_view args);
+    // Names of loaded modules, from /proc/modules.
+    std::vector<std::string> loaded_modules();
+
+    // The kernel log, as dmesg prints it.
+    std::string dmesg();
+    // What the kernel reported since the last health check.
+    HealthReport health();
+    // Throws GuestUnhealthy with the report, and reboots the guest before
+    // its next use, when health() is not healthy.
+    void check_healthy(std::string_view allowed_taints = "OE");
+
+    std::string console_tail(std::size_t lines = 40) const;
+    const BootStats& boot_stats() const;
+
+    // Boot again from scratch, staged as asked.
+    void reboot();
+    // Power off cleanly (bounded); a dead guest is simply reaped.
+    void shutdown();
+
+    class Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kmsdk

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+
+#include "deadline.hpp"
+#include "kmsdk/protocol.hpp"
+#include "unique_fd.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+
+namespace kmsdk::detail {
+
+// The channel is gone: QEMU exited, or the guest closed its end.
+class ChannelClosed : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The host's end of the agent's virtio-serial port: a Unix socket that QEMU
+// listens on.
+class Channel {
+public:
+    // Connects, retrying while QEMU has not created the socket yet.
+    static Channel connect(const std::filesystem::path& socket, const Deadline& deadline);
+
+    void send(const proto::Frame& frame, const Deadline& deadline);
+    // The next frame, or nullopt when the deadline passes first. Throws
+    // ChannelClosed at end of file and ProtocolError on corrupt frames.
+    std::optional<proto::Frame> receive(const Deadline& deadline);
+    int fd() const { return fd_.get(); }
+
+private:
+    explicit Channel(UniqueFd fd) : fd_{std::move(fd)} {}
+    UniqueFd fd_;
+    proto::FrameReader reader_;
+};
+
+}  // namespace kmsdk::detail

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kmsdk/guest.hpp"
+
+namespace kmsdk {
+
+GuestOptions& GuestOptions::kernel(std::string release_or_series)
+{
+    kernel_ = std::move(release_or_series);
+    return *this;
+}
+
+GuestOptions& GuestOptions::module(std::filesystem::path ko)
+{
+    modules_.push_back(std::move(ko));
+    return *this;
+}
+
+GuestOptions& GuestOptions::modules(const std::vector<std::filesystem::path>& kos)
+{
+    modules_.insert(modules_.end(), kos.begin(), kos.end());
+    return *this;
+}
+
+GuestOptions& GuestOptions::kernel_module(std::string name)
+{
+    kernel_modules_.push_back(std::move(name));
+    return *this;
+}
+
+GuestOptions& GuestOptions::device(std::string qemu_device)
+{
+    devices_.push_back(std::move(qemu_device));
+    return *this;
+}
+
+GuestOptions& GuestOptions::memory_mb(unsigned mb)
+{
+    memory_mb_ = mb;
+    return *this;
+}
+
+GuestOptions& GuestOptions::file(std::string guest_path, std::string contents, unsigned mode)
+{
+    files_.push_back({std::move(guest_path), std::move(contents), mode});
+    return *this;
+}
+
+GuestOptions& GuestOptions::modprobe_conf(std::string name, std::string contents)
+{
+    return file("/etc/modprobe.d/" + name + ".conf", std::move(contents));
+}
+
+GuestOptions& GuestOptions::modules_load(std::string module_name)
+{
+    modules_load_.push_back(std::move(module_name));
+    return *this;
+}
+
+GuestOptions& GuestOptions::kernel_cmdline(std::string extra)
+{
+    if (!cmdline_.empty())
+        cmdline_ += ' ';
+    cmdline_ += extra;
+    return *this;
+}
+
+GuestOptions& GuestOptions::boot_timeout(std::chrono::milliseconds timeout)
+{
+    boot_timeout_ = timeout;
+    return *this;
+}
+
+GuestOptions& GuestOptions::command_timeout(std::chrono::milliseconds timeout)
+{
+    command_timeout_ = timeout;
+    return *this;
+}
+
+GuestOptions& GuestOptions::boot_attempts(unsigned attempts)
+{
+    boot_attempts_ = attempts == 0 ? 1 : attempts;
+    return *this;
+}
+
+GuestOptions& GuestOptions::accel(std::string accel)
+{
+    accel_ = std::move(accel);
+    return *this;
+}
+
+GuestOptions& GuestOptions::console_log(std::filesystem::path path)
+{
+    console_log_ = std::move(path);
+    return *this;
+}
+
+}  // namespace kmsdk

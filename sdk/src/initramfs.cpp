@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kmsdk/initramfs.hpp"
+
+#include "kmsdk/cpio.hpp"
+#include "kmsdk/module_closure.hpp"
+#include "unique_fd.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <elf.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace kmsdk {
+namespace fs = std::filesystem;
+namespace {
+
+// Bump when the archive's layout changes, so cached archives are rebuilt.
+constexpr std::uint64_t layout_version = 1;
+
+// busybox modinfo and depmod need these; the agent runs depmod at boot,
+// and modules.builtin is how it learns which modules are built in.
+constexpr std::array<std::string_view, 3> module_indexes = {
+    "modules.builtin", "modules.builtin.modinfo", "modules.order"};
+
+constexpr std::array<std::string_view, 15> base_directories = {
+    "bin", "sbin", "usr/bin", "usr/sbin", "etc",  "etc/kmsdk", "etc/modprobe.d",
+    "etc/modules-load.d", "proc", "sys", "dev", "tmp", "run", "root", "lib/modules"};
+
+// A stale temporary file is one a builder left behind when it died; a
+// younger one may belong to a builder still at work.
+constexpr auto abandoned_after = std::chrono::hours{1};
+
+// Everything that goes into the archive, read once: it is both hashed
+// into the cache key and written.
+struct Ingredients {
+    std::string release;
+    std::string agent;
+    std::string busybox;
+    std::vector<KernelModuleFile> modules;
+    std::vector<std::string> module_sources;  // as cached, maybe compressed
+    std::vector<std::pair<std::string_view, std::string>> indexes;
+};
+
+struct SpawnActions {
+    SpawnActions() { posix_spawn_file_actions_init(&actions); }
+    SpawnActions(const SpawnActions&) = delete;
+    SpawnActions& operator=(const SpawnActions&) = delete;
+    ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
+    posix_spawn_file_actions_t actions;
+};
+
+// What a short-lived command prints on stdout; throws unless it exits 0.
+std::string output_of(const std::vector<std::string>& argv)
+{
+    int pipe_fds[2];
+    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe2");
+    detail::UniqueFd read_end{pipe_fds[0]};
+    detail::UniqueFd write_end{pipe_fds[1]};
+
+    SpawnActions spawn;
+    posix_spawn_file_actions_addopen(&spawn.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&spawn.actions, write_end.get(), STDOUT_FILENO);
+    std::vector<char*> args;
+    for (const auto& arg : argv)
+        args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+
+    pid_t pid = -1;
+    if (int err = posix_spawn(&pid, args[0], &spawn.actions, nullptr, args.data(), environ); err != 0)
+        throw std::runtime_error(
+            fmt::format("cannot run {}: {}; check that it exists and is executable", argv[0],
+                        std::strerror(err)));
+    write_end.reset();
+
+    std::string output;
+    char buffer[4096];
+    for (;;) {
+        ssize_t got = ::read(read_end.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break;
+        output.append(buffer, static_cast<std::size_t>(got));
+    }
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw std::runtime_error(fmt::format("{} {} failed (wait status {}); check that it works",
+                                             argv[0], argv.size() > 1 ? argv[1] : "", status));
+    return output;
+}
+
+// A dynamically linked /init or busybox finds no libc in the guest and
+// fails with a bare "not found" or a kernel panic: refuse it here.
+void require_static(const std::string& bytes, const fs::path& path, std::string_view advice)
+{
+    if (bytes.size() < sizeof(Elf64_Ehdr) || !bytes.starts_with(ELFMAG) ||
+        bytes[EI_CLASS] != ELFCLASS64)
+        return;
+    Elf64_Ehdr header;
+    std::memcpy(&header, bytes.data(), sizeof header);
+    for (unsigned i = 0; i < header.e_phnum; ++i) {
+        auto offset = header.e_phoff + std::size_t{i} * header.e_phentsize;
+        if (offset + sizeof(Elf64_Phdr) > bytes.size())
+            return;
+        Elf64_Phdr program_header;
+        std::memcpy(&program_header, bytes.data() + offset, sizeof program_header);
+        if (program_header.p_type == PT_INTERP)
+            throw std::runtime_error(fmt::format(
+                "{} is dynamically linked, and the guest has no shared libraries; {}",
+                path.string(), advice));
+    }
+}
+
+Ingredients gather(const InitramfsInputs& inputs)
+{
+    Ingredients parts;
+    parts.release = inputs.kernel.release();
+
+    if (!fs::is_regular_file(inputs.agent))
+        throw std::runtime_error(fmt::format(
+            "the guest agent {} does not exist; build it first (cmake --build build)",
+            inputs.agent.string()));
+    parts.agent = read_file(inputs.agent);
+    require_static(parts.agent, inputs.agent, "build the agent with -static");
+
+    if (!fs::is_regular_file(inputs.busybox))
+        throw std::runtime_error(fmt::format(
+            "busybox is not at {}; install busybox-static (apt-get install busybox-static)",
+            inputs.busybox.string()));
+    parts.busybox = read_file(inputs.busybox);
+    require_static(parts.busybox, inputs.busybox,
+                   "install busybox-static (apt-get install busybox-static)");
+
+    parts.modules = ModuleClosure{inputs.kernel}.resolve(inputs.channel_modules);
+    for (const auto& module : parts.modules)
+        parts.module_sources.push_back(read_file(module.source));
+
+    auto modules_dir = inputs.kernel.modules_dir();
+    for (auto index : module_indexes)
+        parts.indexes.emplace_back(index, read_file(modules_dir / index));
+    return parts;
+}
+
+std::string cache_key(const Ingredients& parts)
+{
+    ContentHash hash;
+    hash.add(layout_version).add(parts.release).add(parts.agent).add(parts.busybox);
+    hash.add(parts.modules.size());
+    for (std::size_t i = 0; i < parts.modules.size(); ++i)
+        hash.add(parts.modules[i].name)
+            .add(parts.modules[i].relative_path)
+            .add(parts.module_sources[i]);
+    for (const auto& [name, bytes] : parts.indexes)
+        hash.add(name).add(bytes);
+    return hash.hex();
+}
+
+// `busybox --list-full` names each applet where busybox --install would
+// put it: "bin/sh", "sbin/modprobe", "usr/bin/xxd".
+std::vector<std::string> applet_paths(const fs::path& busybox)
+{
+    std::vector<std::string> paths;
+    std::istringstream lines{output_of({busybox.string(), "--list-full"})};
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty() && line != "bin/busybox")
+            paths.push_back(line);
+    if (paths.empty())
+        throw std::runtime_error(fmt::format(
+            "{} --list-full names no applets; install busybox-static (apt-get install "
+            "busybox-static)",
+            busybox.string()));
+    return paths;
+}
+
+std::string build_archive(const Ingredients& parts, const fs::path& busybox)
+{
+    auto guest_modules_dir = "lib/modules/" + parts.release;
+
+    CpioWriter cpio;
+    for (auto dir : base_directories)
+        cpio.add_directory(dir);
+    cpio.add_directory(guest_modules_dir + "/extra");
+    // The kernel opens /dev/console for init's stdio before anything can
+    // mount devtmpfs.
+    cpio.add_char_device("dev/console", 5, 1, 0600);
+
+    cpio.add_file("bin/busybox", parts.busybox, 0755);
+    for (const auto& applet : applet_paths(busybox))
+        cpio.add_symlink(applet, "/bin/busybox");
+
+    cpio.add_file("init", parts.agent, 0755);
+
+    std::string load_order;
+    for (const auto& module : parts.modules) {
+        auto path = guest_modules_dir + "/" + module.relative_path;
+        cpio.add_file(path, decompressed(module), 0644);
+        load_order += "/" + path + "\n";
+    }
+    cpio.add_file(guest_channel_modules_list, load_order, 0644);
+
+    for (const auto& [name, bytes] : parts.indexes)
+        cpio.add_file(guest_modules_dir + "/" + std::string{name}, bytes, 0644);
+    return cpio.finish();
+}
+
+// Older archives of this release, and temporary files their builders left
+// behind when they died.
+void remove_stale(const fs::path& folder, const fs::path& current)
+{
+    std::error_code error;
+    auto now = fs::file_time_type::clock::now();
+    for (const auto& entry : fs::directory_iterator{folder, error}) {
+        auto name = entry.path().filename().string();
+        bool old_archive = name.starts_with("base-") && name.ends_with(".cpio") &&
+                           entry.path() != current;
+        bool abandoned = false;
+        if (name.starts_with(".base-")) {
+            auto written = entry.last_write_time(error);
+            abandoned = !error && now - written > abandoned_after;
+        }
+        if (old_archive || abandoned)
+            fs::remove(entry.path(), error);  // another process may have won
+    }
+}
+
+}  // namespace
+
+fs::path base_initramfs(const InitramfsInputs& inputs, const fs::path& cache)
+{
+    auto parts = gather(inputs);
+    auto folder = cache / "initramfs" / parts.release;
+    auto path = folder / fmt::format("base-{}.cpio", cache_key(parts));
+    if (fs::exists(path))
+        return path;
+
+    write_file_atomically(path, build_archive(parts, inputs.busybox));
+    remove_stale(folder, path);
+    return path;
+}
+
+}  // namespace kmsdk

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "qemu.hpp"
+
+#include "kmsdk/protocol.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <unistd.h>
+
+namespace kmsdk::detail {
+namespace {
+
+const std::filesystem::path qboot = "/usr/share/qemu/qboot.rom";
+
+std::filesystem::path find_in_path(const std::string& name)
+{
+    const char* path = std::getenv("PATH");
+    std::istringstream dirs{path ? path : "/usr/bin:/bin"};
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+        auto candidate = std::filesystem::path{dir} / name;
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    }
+    return {};
+}
+
+}  // namespace
+
+std::filesystem::path qemu_binary()
+{
+    if (const char* chosen = std::getenv("KMSDK_QEMU"); chosen && *chosen) {
+        if (::access(chosen, X_OK) != 0)
+            throw std::runtime_error(fmt::format("KMSDK_QEMU={} is not an executable; unset it or fix the path",
+                                                 chosen));
+        return chosen;
+    }
+    auto found = find_in_path("qemu-system-x86_64");
+    if (found.empty())
+        throw std::runtime_error("QEMU is not installed: run scripts/setup.sh, or "
+                                 "'apt-get install qemu-system-x86'");
+    return found;
+}
+
+std::vector<std::string> qemu_command(const MachineConfig& config)
+{
+    if (!std::filesystem::exists(qboot))
+        throw std::runtime_error(fmt::format("{} is missing: install qemu-system-data "
+                                             "(run scripts/setup.sh)", qboot.string()));
+    std::vector<std::string> args = {
+        qemu_binary().string(),
+        "-machine", fmt::format("q35,accel={}", config.accel),
+        "-bios", qboot.string(),
+        "-m", std::to_string(config.memory_mb),
+        "-smp", "1",
+        "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+        "-kernel", config.vmlinux.string(),
+        "-initrd", config.initrd.string(),
+        "-append", config.kernel_cmdline,
+        "-chardev", fmt::format("file,id=console,path={}", config.console_log.string()),
+        "-serial", "chardev:console",
+        "-device", "virtio-serial-pci,id=agent-bus",
+        "-chardev", fmt::format("socket,id=agent,path={},server=on,wait=off", config.agent_socket.string()),
+        "-device", fmt::format("virtserialport,bus=agent-bus.0,chardev=agent,name={}", proto::port_name),
+    };
+    for (const auto& device : config.devices) {
+        args.push_back("-device");
+        args.push_back(device);
+    }
+    return args;
+}
+
+ChildProcess start_qemu(const MachineConfig& config)
+{
+    return ChildProcess{qemu_command(config), config.qemu_log};
+}
+
+}  // namespace kmsdk::detail

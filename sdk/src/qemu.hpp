@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+#pragma once
+
+#include "child_process.hpp"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace kmsdk::detail {
+
+// One QEMU machine as the runtime boots it (DESIGN.md, the guest recipe):
+// q35 with qboot, the kernel's PVH vmlinux, an uncompressed initramfs, no
+// network, the console on ttyS0 into a file, and the agent's channel on a
+// virtio-serial port.
+struct MachineConfig {
+    std::filesystem::path vmlinux;
+    std::filesystem::path initrd;
+    std::string kernel_cmdline;
+    unsigned memory_mb = 256;
+    std::string accel = "tcg";  // or "kvm"
+    std::vector<std::string> devices;  // -device arguments, e.g. "edu"
+    std::filesystem::path console_log;
+    std::filesystem::path agent_socket;
+    std::filesystem::path qemu_log;  // QEMU's own stdout and stderr
+};
+
+// The QEMU binary to run: $KMSDK_QEMU, else qemu-system-x86_64 from PATH.
+// Throws, naming the package to install, when there is none.
+std::filesystem::path qemu_binary();
+
+std::vector<std::string> qemu_command(const MachineConfig& config);
+
+ChildProcess start_qemu(const MachineConfig& config);
+
+}  // namespace kmsdk::detail

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "staging.hpp"
+
+#include "kmsdk/cache.hpp"
+#include "kmsdk/modinfo.hpp"
+#include "kmsdk/module_closure.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <set>
+#include <stdexcept>
+
+namespace kmsdk::detail {
+
+std::filesystem::path agent_binary()
+{
+    if (const char* chosen = std::getenv("KMSDK_AGENT"); chosen && *chosen)
+        return chosen;
+    if (std::filesystem::exists(KMSDK_BUILD_AGENT_PATH))
+        return KMSDK_BUILD_AGENT_PATH;
+    std::error_code error;
+    auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    auto installed = exe.parent_path().parent_path() / "libexec/kmsdk/kmsdk-agent";
+    if (!error && std::filesystem::exists(installed))
+        return installed;
+    throw std::runtime_error(fmt::format(
+        "the guest agent is missing (looked for {} and {}): build it with "
+        "'cmake --build build --target kmsdk-agent', or set KMSDK_AGENT",
+        KMSDK_BUILD_AGENT_PATH, installed.string()));
+}
+
+StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel)
+{
+    StagingPlan plan;
+    auto modules_root = "/lib/modules/" + kernel.release() + "/";
+
+    std::set<std::string> provided;
+    std::vector<StagingPlan::File> extra;
+    for (const auto& ko : options.modules_) {
+        // Checked here, on the host, so a corrupt file fails before a boot.
+        auto name = ModuleInfo::read(ko).name();
+        provided.insert(name);
+        extra.push_back({modules_root + "extra/" + name + ".ko", read_file(ko), 0644});
+    }
+
+    ModuleClosure closure{kernel};
+    auto kernel_modules = closure.for_modules(options.modules_, provided);
+    auto asked = closure.resolve(options.kernel_modules_);
+    kernel_modules.insert(kernel_modules.end(), asked.begin(), asked.end());
+    std::set<std::string> seen;
+    for (const auto& module : kernel_modules)
+        if (seen.insert(module.relative_path).second)
+            plan.files.push_back({modules_root + module.relative_path, decompressed(module), 0644});
+
+    plan.files.insert(plan.files.end(), extra.begin(), extra.end());
+    for (const auto& file : options.files_)
+        plan.files.push_back({file.path, file.contents, file.mode});
+    if (!options.modules_load_.empty()) {
+        std::string list = "# Written by kmsdk: loaded by the guest's boot pass\n";
+        for (const auto& name : options.modules_load_)
+            list += name + "\n";
+        plan.files.push_back({"/etc/modules-load.d/kmsdk.conf", list, 0644});
+    }
+    return plan;
+}
+
+}  // namespace kmsdk::detail

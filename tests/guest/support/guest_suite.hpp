@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// What every guest suite shares: one guest per suite binary, booted on
+// first use and reused by its test cases, on the kernel ctest chose
+// (KMSDK_TEST_KERNEL), with the modules this build made for that kernel.
+#pragma once
+
+#include "kmsdk/guest.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace kmsdk::test {
+
+// The kernel under test: $KMSDK_TEST_KERNEL (a release or series), else the
+// newest cached one.
+const Kernel& test_kernel();
+
+// A module this build made: <modules dir>/<release>/<name>.ko.
+std::filesystem::path built_module(std::string_view name);
+std::filesystem::path built_module(std::string_view name, std::string_view release);
+
+// The suite's guest. `options` is called once, for the first boot; the
+// runtime stages the same modules and files again after every reboot.
+Guest& suite_guest(const std::function<GuestOptions()>& options);
+
+// Lines of `text` that contain `needle`.
+std::vector<std::string> lines_with(std::string_view text, std::string_view needle);
+
+// The dmesg lines the kernel logged while `action` ran.
+std::string kernel_log_during(Guest& guest, const std::function<void()>& action);
+
+}  // namespace kmsdk::test
+
+// Fails the test with the guest's health report (Oops, WARN, new taints);
+// the guest then boots again for the next test.
+#define CHECK_HEALTHY(guest) CHECK_NOTHROW((guest).check_healthy())

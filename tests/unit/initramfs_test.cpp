@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+// The base initramfs of each cached kernel, read back with libarchive as
+// the kernel's unpacker would see it: /init is the agent, busybox answers
+// for every applet, the channel's modules are there as ELF files in load
+// order, and the archive is cached by its inputs.
+#include "kmsdk/cpio.hpp"
+#include "kmsdk/initramfs.hpp"
+#include "kmsdk/kernel.hpp"
+#include "kmsdk/module_closure.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <sys/stat.h>
+
+namespace fs = std::filesystem;
+using kmsdk::Kernel;
+
+namespace {
+
+class TempDir {
+public:
+    TempDir()
+    {
+        std::string pattern = (fs::temp_directory_path() / "kmsdk-initramfs-test-XXXXXX").string();
+        if (!mkdtemp(pattern.data()))
+            throw std::runtime_error("mkdtemp failed");
+        path_ = pattern;
+    }
+    ~TempDir() { fs::remove_all(path_); }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+struct CpioEntry {
+    unsigned type = 0;
+    unsigned mode = 0;
+    std::string data;
+    std::string symlink;
+    unsigned major = 0;
+    unsigned minor = 0;
+    long long uid = -1;
+    long long mtime = -1;
+};
+
+struct ReadFree {
+    void operator()(archive* reader) const { archive_read_free(reader); }
+};
+
+// Every entry, and the order they came in.
+struct CpioContents {
+    std::map<std::string, CpioEntry> entries;
+    std::vector<std::string> order;
+};
+
+CpioContents read_cpio(const std::string& bytes)
+{
+    std::unique_ptr<archive, ReadFree> reader{archive_read_new()};
+    archive_read_support_format_cpio(reader.get());
+    REQUIRE(archive_read_open_memory(reader.get(), bytes.data(), bytes.size()) == ARCHIVE_OK);
+    CpioContents contents;
+    archive_entry* header = nullptr;
+    while (archive_read_next_header(reader.get(), &header) == ARCHIVE_OK) {
+        // newc, the one cpio flavour the kernel unpacks.
+        REQUIRE(archive_format(reader.get()) == ARCHIVE_FORMAT_CPIO_SVR4_NOCRC);
+        CpioEntry entry;
+        entry.type = archive_entry_filetype(header);
+        entry.mode = archive_entry_perm(header);
+        entry.uid = archive_entry_uid(header);
+        entry.mtime = archive_entry_mtime(header);
+        if (entry.type == AE_IFLNK)
+            entry.symlink = archive_entry_symlink(header);
+        if (entry.type == AE_IFCHR) {
+            entry.major = archive_entry_rdevmajor(header);
+            entry.minor = archive_entry_rdevminor(header);
+        }
+        char buffer[1 << 16];
+        for (la_ssize_t got; (got = archive_read_data(reader.get(), buffer, sizeof buffer)) > 0;)
+            entry.data.append(buffer, static_cast<std::size_t>(got));
+        std::string path = archive_entry_pathname(header);
+        contents.order.push_back(path);
+        contents.entries[path] = entry;
+    }
+    return contents;
+}
+
+std::string file_bytes(const fs::path& path)
+{
+    std::ifstream file{path, std::ios::binary};
+    std::ostringstream bytes;
+    bytes << file.rdbuf();
+    return bytes.str();
+}
+
+std::vector<std::string> lines_of(const std::string& text)
+{
+    std::vector<std::string> lines;
+    std::istringstream stream{text};
+    for (std::string line; std::getline(stream, line);)
+        lines.push_back(line);
+    return lines;
+}
+
+ino_t inode_of(const fs::path& path)
+{
+    struct stat info {};
+    REQUIRE(stat(path.c_str(), &info) == 0);
+    return info.st_ino;
+}
+
+}  // namespace
+
+TEST_CASE("the base initramfs holds busybox and the agent and the channel modules", "[initramfs]")
+{
+    TempDir temp;
+    auto agent = temp.path() / "kmsdk-agent";
+    std::ofstream{agent} << "#!/bin/sh\n# not really the agent\n";
+    auto cache = temp.path() / "cache";
+
+    for (const auto& kernel : Kernel::list()) {
+        INFO(kernel.release());
+        auto release = kernel.release();
+        auto path = kmsdk::base_initramfs({.kernel = kernel, .agent = agent}, cache);
+        CHECK(path.parent_path() == cache / "initramfs" / release);
+        CHECK(path.filename().string().starts_with("base-"));
+        CHECK(path.extension() == ".cpio");
+
+        auto contents = read_cpio(file_bytes(path));
+        auto& entries = contents.entries;
+
+        // The kernel's unpacker makes no folders: each parent comes first.
+        for (std::size_t i = 0; i < contents.order.size(); ++i) {
+            auto parent = fs::path{contents.order[i]}.parent_path().string();
+            if (parent.empty())
+                continue;
+            INFO(contents.order[i]);
+            auto at = std::find(contents.order.begin(), contents.order.end(), parent);
+            REQUIRE(at != contents.order.end());
+            CHECK(at - contents.order.begin() < static_cast<std::ptrdiff_t>(i));
+            CHECK(entries[parent].type == AE_IFDIR);
+        }
+        for (const auto& [name, entry] : entries) {
+            INFO(name);
+            CHECK(entry.uid == 0);
+            CHECK(entry.mtime == 0);
+        }
+
+        REQUIRE(entries.contains("init"));
+        CHECK(entries["init"].data == file_bytes(agent));
+        CHECK(entries["init"].mode == 0755);
+
+        CHECK(entries["bin/busybox"].data == file_bytes("/bin/busybox"));
+        CHECK(entries["bin/busybox"].mode == 0755);
+        for (std::string applet : {"bin/sh", "sbin/modprobe", "sbin/insmod", "sbin/rmmod",
+                                   "sbin/lsmod", "sbin/depmod", "sbin/modinfo", "bin/dmesg"}) {
+            INFO(applet);
+            REQUIRE(entries.contains(applet));
+            CHECK(entries[applet].type == AE_IFLNK);
+            CHECK(entries[applet].symlink == "/bin/busybox");
+        }
+
+        CHECK(entries["dev/console"].type == AE_IFCHR);
+        CHECK(entries["dev/console"].major == 5);
+        CHECK(entries["dev/console"].minor == 1);
+        for (std::string dir : {"proc", "sys", "dev", "tmp", "run", "etc/modprobe.d",
+                                "etc/modules-load.d", "usr/sbin"})
+            CHECK(entries[dir].type == AE_IFDIR);
+        CHECK(entries["lib/modules/" + release + "/extra"].type == AE_IFDIR);
+
+        auto modules_dir = "lib/modules/" + release + "/";
+        for (std::string index : {"modules.builtin", "modules.builtin.modinfo", "modules.order"}) {
+            INFO(index);
+            REQUIRE(entries.contains(modules_dir + index));
+            CHECK(entries[modules_dir + index].data ==
+                  file_bytes(kernel.modules_dir() / index));
+        }
+
+        // The list names the closure, in load order, each file decompressed.
+        auto closure = kmsdk::ModuleClosure{kernel}.resolve({"virtio_pci", "virtio_console"});
+        REQUIRE(entries.contains("etc/kmsdk/channel-modules"));
+        auto listed = lines_of(entries["etc/kmsdk/channel-modules"].data);
+        REQUIRE(listed.size() == closure.size());
+        for (std::size_t i = 0; i < closure.size(); ++i) {
+            INFO(listed[i]);
+            CHECK(listed[i] == "/" + modules_dir + closure[i].relative_path);
+            auto& module = entries[listed[i].substr(1)];
+            CHECK(module.type == AE_IFREG);
+            CHECK(module.data.starts_with("\x7f" "ELF"));
+        }
+        if (kernel.config_value("CONFIG_VIRTIO_CONSOLE") == "m")
+            CHECK_FALSE(listed.empty());
+    }
+}
+
+TEST_CASE("the base initramfs is cached by what goes into it", "[initramfs]")
+{
+    TempDir temp;
+    auto agent = temp.path() / "kmsdk-agent";
+    std::ofstream{agent} << "first agent\n";
+    auto cache = temp.path() / "cache";
+    auto kernel = Kernel::find("");
+
+    auto first = kmsdk::base_initramfs({.kernel = kernel, .agent = agent}, cache);
+    auto written = fs::last_write_time(first);
+    auto inode = inode_of(first);
+
+    SECTION("the same inputs give the same file, not rewritten")
+    {
+        auto again = kmsdk::base_initramfs({.kernel = kernel, .agent = agent}, cache);
+        CHECK(again == first);
+        CHECK(fs::last_write_time(again) == written);
+        CHECK(inode_of(again) == inode);
+    }
+    SECTION("another agent gives another file, and the stale one goes")
+    {
+        std::ofstream{agent} << "second agent\n";
+        auto second = kmsdk::base_initramfs({.kernel = kernel, .agent = agent}, cache);
+        CHECK(second != first);
+        CHECK(fs::exists(second));
+        CHECK_FALSE(fs::exists(first));
+        CHECK(read_cpio(file_bytes(second)).entries["init"].data == "second agent\n");
+    }
+    SECTION("nothing is left behind but the archive")
+    {
+        std::vector<fs::path> files;
+        for (const auto& entry : fs::directory_iterator{first.parent_path()})
+            files.push_back(entry.path());
+        CHECK(files == std::vector<fs::path>{first});
+    }
+}
+
+TEST_CASE("a missing agent or busybox is a clear error", "[initramfs]")
+{
+    TempDir temp;
+    auto kernel = Kernel::find("");
+    CHECK_THROWS_WITH(
+        kmsdk::base_initramfs({.kernel = kernel, .agent = temp.path() / "nothing"}, temp.path()),
+        Catch::Contains("agent") && Catch::Contains("build it"));
+
+    auto agent = temp.path() / "agent";
+    std::ofstream{agent} << "agent\n";
+    CHECK_THROWS_WITH(kmsdk::base_initramfs(
+                          {.kernel = kernel, .agent = agent, .busybox = temp.path() / "busybox"},
+                          temp.path()),
+                      Catch::Contains("busybox-static"));
+    // A dynamically linked program cannot run in the guest.
+    CHECK_THROWS_WITH(
+        kmsdk::base_initramfs({.kernel = kernel, .agent = "/bin/ls"}, temp.path()),
+        Catch::Contains("dynamically linked"));
+}
+
+TEST_CASE("CpioWriter adds parents and refuses duplicates", "[initramfs]")
+{
+    kmsdk::CpioWriter writer;
+    writer.add_file("/etc/kmsdk/a/b.conf", "x=1\n");
+    writer.add_symlink("/bin/sh", "/bin/busybox");
+    writer.add_directory("/etc/kmsdk");  // already there: fine
+    CHECK_THROWS_WITH(writer.add_file("etc/kmsdk/a/b.conf", ""), Catch::Contains("already"));
+    CHECK_THROWS(writer.add_file("../escape", ""));
+    auto contents = read_cpio(writer.finish());
+    CHECK(contents.order ==
+          std::vector<std::string>{"etc", "etc/kmsdk", "etc/kmsdk/a", "etc/kmsdk/a/b.conf", "bin",
+                                   "bin/sh"});
+    CHECK(contents.entries["etc/kmsdk/a/b.conf"].data == "x=1\n");
+    CHECK(contents.entries["etc/kmsdk/a/b.conf"].mode == 0644);
+}
