@@ -32,6 +32,26 @@ struct TemporaryFile {
     }
 };
 
+// sysfs, procfs and debugfs files are kernel attributes: nothing can be
+// renamed over them, and the kernel takes one write() as one value.
+bool is_kernel_attribute(const std::string& path)
+{
+    return path.rfind("/sys/", 0) == 0 || path.rfind("/proc/", 0) == 0;
+}
+
+Reply write_attribute(const std::string& path, const std::string& data)
+{
+    UniqueFd fd{::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)};
+    if (!fd)
+        throw_errno("cannot open " + path);
+    auto written = ::write(fd.get(), data.data(), data.size());
+    if (written < 0)
+        throw_errno("cannot write " + path);
+    if (static_cast<std::size_t>(written) != data.size())
+        throw RequestError(EIO, "the kernel took only part of the value written to " + path);
+    return Reply{proto::Type::Ok, {}};
+}
+
 }  // namespace
 
 Reply put_file(proto::PayloadReader& request)
@@ -41,6 +61,8 @@ Reply put_file(proto::PayloadReader& request)
     std::string data = request.bytes();
     if (path.empty())
         throw RequestError(EINVAL, "PutFile needs a path");
+    if (is_kernel_attribute(path))
+        return write_attribute(path, data);
 
     if (!make_directories(parent_of(path)))
         throw_errno("cannot make the folder " + parent_of(path) + " for " + path);

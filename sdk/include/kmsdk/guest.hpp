@@ -164,6 +164,10 @@ public:
     int interactive(std::string_view command = "");
 
     std::string read(const std::string& guest_path);
+    // A regular file is replaced whole (written aside, then renamed). A
+    // file under /sys or /proc is written in place with one write(), as
+    // `echo` would; the kernel's refusal (say EINVAL from a parameter's
+    // setter) throws GuestError naming the errno.
     void write(const std::string& guest_path, std::string_view contents, unsigned mode = 0644);
     void push(const std::filesystem::path& local, const std::string& guest_path);
     void pull(const std::string& guest_path, const std::filesystem::path& local);
