@@ -2,7 +2,8 @@
 #
 #   make            build every sample module with plain Kbuild, in place
 #   make clean      remove what plain Kbuild built
-#   make run        set up, build with CMake into build/, show the modules
+#   make run        set up, build with CMake into build/, then tour the
+#                   sample modules in a guest
 #   make test       set up, build with CMake, run every test
 #
 # KDIR picks the kernel for plain Kbuild: the running kernel's headers when
@@ -41,7 +42,7 @@ build: configure
 	@cmake --build --preset default
 
 run: build
-	@scripts/tour.sh $(BUILD_DIR)
+	@$(BUILD_DIR)/bin/kmsdk tour --modules-dir $(BUILD_DIR)/modules
 
 test: setup
 	@cmake --workflow --preset default

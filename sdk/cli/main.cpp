@@ -19,7 +19,8 @@ int main(int argc, char** argv)
                "says why and what to do); 2 bad command line; 255 the guest panicked or hung.");
 
     std::vector<Command> commands;
-    for (auto add : {add_run_command, add_shell_command, add_cycle_command, add_kernels_command})
+    for (auto add : {add_run_command, add_shell_command, add_cycle_command, add_kernels_command,
+                     add_tour_command})
         commands.push_back(add(app));
 
     try {

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+// `kmsdk tour`: the main job's walk through the sample modules in a real
+// guest, printing each command and what it printed.
+#include "commands.hpp"
+#include "guest_flags.hpp"
+
+#include <fmt/format.h>
+
+#include <memory>
+
+namespace kmsdk::cli {
+namespace {
+
+struct TourArgs {
+    GuestFlags guest;
+    std::string modules_dir = "build/modules";
+};
+
+const char* const tour_modules[] = {"kms_hello", "kms_core", "kms_consumer", "kms_checksum"};
+
+void show(Guest& guest, const std::string& command)
+{
+    fmt::print("\n$ {}\n", command);
+    std::fflush(stdout);
+    auto result = guest.run(command);
+    fmt::print("{}{}", result.out, result.err);
+    if (!result.ok())
+        fmt::print("(exit status {})\n", result.status);
+}
+
+void say(std::string_view text)
+{
+    fmt::print("\n# {}\n", text);
+}
+
+int tour(TourArgs args)
+{
+    auto kernel = Kernel::find(args.guest.kernel);
+    auto dir = std::filesystem::path{args.modules_dir} / kernel.release();
+    for (const char* name : tour_modules) {
+        auto ko = dir / (std::string{name} + ".ko");
+        if (!std::filesystem::exists(ko))
+            throw std::runtime_error(fmt::format("{} is missing: build the modules first "
+                                                 "('make run' does)", ko.string()));
+        args.guest.modules.push_back(ko.string());
+    }
+    args.guest.kernel = kernel.release();
+    auto guest = boot_guest(args.guest);
+    auto started = std::chrono::steady_clock::now();
+
+    say("A module's identity: what the kernel checks before it loads it.");
+    show(guest, "modinfo kms_hello.ko");
+    say("Load it with a parameter: init runs, and says so in the kernel log.");
+    show(guest, "insmod kms_hello.ko whom=kmsdk");
+    show(guest, "dmesg | tail -n 2");
+    show(guest, "lsmod");
+    show(guest, "cat /sys/module/kms_hello/parameters/whom");
+    show(guest, "rmmod kms_hello && dmesg | tail -n 1");
+
+    say("Stacking: modprobe reads modules.dep and loads kms_core first.");
+    show(guest, "grep kms_ /lib/modules/$(uname -r)/modules.dep");
+    show(guest, "modprobe kms_consumer && dmesg | tail -n 3");
+    show(guest, "lsmod");
+    say("kms_core is in use: it cannot go first.");
+    show(guest, "rmmod kms_core");
+    auto refused = guest.rmmod("kms_core");
+    fmt::print("kmsdk's rmmod, worded as kmod would: {}\n", refused.message);
+    say("modprobe -r removes the whole chain, top down.");
+    show(guest, "modprobe -r kms_consumer && lsmod");
+
+    say("A module that needs one of the kernel's own: modprobe pulls libcrc32c in.");
+    show(guest, "modprobe kms_checksum && lsmod && dmesg | tail -n 1");
+    show(guest, "modprobe -r kms_checksum && lsmod");
+
+    auto health = guest.health();
+    fmt::print("\n# The tour took {:.2f} s on kernel {}. ",
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+               guest.release());
+    if (health.healthy())
+        fmt::print("The kernel is healthy; taint flags {} (out-of-tree, unsigned modules).\n",
+                   health.taints);
+    else
+        fmt::print("The kernel is not healthy:\n{}", health.describe());
+    guest.shutdown();
+    return health.healthy() ? exit_ok : exit_failure;
+}
+
+}  // namespace
+
+Command add_tour_command(CLI::App& app)
+{
+    auto args = std::make_shared<TourArgs>();
+    auto* command = app.add_subcommand(
+        "tour", "Walk through the sample modules in a guest: load, inspect, stack, unload");
+    command->add_option("--modules-dir", args->modules_dir,
+                        "Where the built modules are, one folder per kernel release")
+        ->capture_default_str();
+    args->guest.add_to(*command);
+    return {command, [args] { return tour(*args); }};
+}
+
+}  // namespace kmsdk::cli
