@@ -12,7 +12,7 @@
 #pragma once
 
 #include "kmsdk/protocol.hpp"
-#include "unique_fd.hpp"
+#include "fd.hpp"
 
 #include <optional>
 #include <string>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "log.hpp"
 
-#include "unique_fd.hpp"
+#include "fd.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

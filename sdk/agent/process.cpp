@@ -2,7 +2,7 @@
 #include "process.hpp"
 
 #include "system.hpp"
-#include "unique_fd.hpp"
+#include "fd.hpp"
 
 #include <poll.h>
 #include <signal.h>

@@ -4,7 +4,7 @@
 // error type a request throws to become an Error reply.
 #pragma once
 
-#include "unique_fd.hpp"
+#include "fd.hpp"
 
 #include <cstdint>
 #include <optional>

@@ -7,11 +7,12 @@
 
 namespace kmsdk::detail {
 
-// Owns one file descriptor and closes it once.
+// Owns one file descriptor and closes it once. The guest's agent uses it
+// too: PID 1 runs for the guest's whole life, and a leak per request adds up.
 class UniqueFd {
 public:
     UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_{fd} {}
+    explicit UniqueFd(int fd) noexcept : fd_{fd} {}
     UniqueFd(UniqueFd&& other) noexcept : fd_{std::exchange(other.fd_, -1)} {}
     UniqueFd& operator=(UniqueFd&& other) noexcept
     {
@@ -23,9 +24,12 @@ public:
     UniqueFd& operator=(const UniqueFd&) = delete;
     ~UniqueFd() { reset(); }
 
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-    void reset(int fd = -1)
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    // Gives up ownership, for a caller that closes it itself and checks
+    // the result (a write error may only show at close).
+    int release() noexcept { return std::exchange(fd_, -1); }
+    void reset(int fd = -1) noexcept
     {
         if (fd_ >= 0)
             ::close(fd_);

@@ -12,6 +12,8 @@
 #include <archive_entry.h>
 #include <catch2/catch.hpp>
 
+#include "temp_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -24,26 +26,9 @@
 
 namespace fs = std::filesystem;
 using kmsdk::Kernel;
+using kmsdk::detail::TempDir;
 
 namespace {
-
-class TempDir {
-public:
-    TempDir()
-    {
-        std::string pattern = (fs::temp_directory_path() / "kmsdk-initramfs-test-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 struct CpioEntry {
     unsigned type = 0;
@@ -125,7 +110,7 @@ ino_t inode_of(const fs::path& path)
 
 TEST_CASE("the base initramfs holds busybox and the agent and the channel modules", "[initramfs]")
 {
-    TempDir temp;
+    TempDir temp{"kmsdk-initramfs-test"};
     auto agent = temp.path() / "kmsdk-agent";
     std::ofstream{agent} << "#!/bin/sh\n# not really the agent\n";
     auto cache = temp.path() / "cache";
@@ -207,7 +192,7 @@ TEST_CASE("the base initramfs holds busybox and the agent and the channel module
 
 TEST_CASE("the base initramfs is cached by what goes into it", "[initramfs]")
 {
-    TempDir temp;
+    TempDir temp{"kmsdk-initramfs-test"};
     auto agent = temp.path() / "kmsdk-agent";
     std::ofstream{agent} << "first agent\n";
     auto cache = temp.path() / "cache";
@@ -244,7 +229,7 @@ TEST_CASE("the base initramfs is cached by what goes into it", "[initramfs]")
 
 TEST_CASE("a missing agent or busybox is a clear error", "[initramfs]")
 {
-    TempDir temp;
+    TempDir temp{"kmsdk-initramfs-test"};
     auto kernel = Kernel::find("");
     CHECK_THROWS_WITH(
         kmsdk::base_initramfs({.kernel = kernel, .agent = temp.path() / "nothing"}, temp.path()),

@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include "temp_dir.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -16,27 +18,9 @@
 
 namespace fs = std::filesystem;
 using kmsdk::Kernel;
+using kmsdk::detail::TempDir;
 
 namespace {
-
-// A fresh folder, removed with everything in it.
-class TempDir {
-public:
-    TempDir()
-    {
-        std::string pattern = (fs::temp_directory_path() / "kmsdk-kernel-test-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        path_ = pattern;
-    }
-    ~TempDir() { fs::remove_all(path_); }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 // Sets an environment variable for one scope, then puts it back.
 class ScopedEnv {
@@ -125,7 +109,7 @@ TEST_CASE("the cache folder is KMSDK_CACHE or XDG_CACHE_HOME/kmsdk or HOME/.cach
 
 TEST_CASE("kernels are found by release or series in a cache", "[kernel]")
 {
-    TempDir cache;
+    TempDir cache{"kmsdk-kernel-test"};
     for (auto release : {"6.1.0-9-amd64", "6.1.0-10-amd64", "6.12.9+deb12-amd64",
                          "6.12.117+deb12-amd64"})
         add_fake_kernel(cache.path(), release);
@@ -183,7 +167,7 @@ TEST_CASE("kernels are found by release or series in a cache", "[kernel]")
 
 TEST_CASE("an empty cache says how to fetch a kernel", "[kernel]")
 {
-    TempDir cache;
+    TempDir cache{"kmsdk-kernel-test"};
     CHECK(Kernel::list(cache.path()).empty());
     CHECK_THROWS_WITH(Kernel::find("", cache.path()),
                       Catch::Contains("no kernels are cached") &&

@@ -3,6 +3,7 @@
 // these are the fields insmod and modprobe act on, so a wrong one is a
 // module that will not load, or loads with the wrong dependencies.
 #include "kmsdk/modinfo.hpp"
+#include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace fs = std::filesystem;
@@ -39,25 +39,6 @@ ModuleInfo built(const std::string& release, const std::string& module)
     return ModuleInfo::read(fs::path{KMSDK_TEST_MODULES_DIR} / release / (module + ".ko"));
 }
 
-// A file in a fresh temporary folder, removed with it.
-class TempFile {
-public:
-    explicit TempFile(const std::string& contents)
-    {
-        std::string pattern = (fs::temp_directory_path() / "kmsdk-test-XXXXXX").string();
-        if (!mkdtemp(pattern.data()))
-            throw std::runtime_error("mkdtemp failed");
-        dir_ = pattern;
-        std::ofstream{path()} << contents;
-    }
-    ~TempFile() { fs::remove_all(dir_); }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    fs::path path() const { return dir_ / "broken.ko"; }
-
-private:
-    fs::path dir_;
-};
 
 }  // namespace
 
@@ -148,9 +129,11 @@ TEST_CASE("depends names what modprobe must load first", "[modinfo]")
 
 TEST_CASE("a file that is not a module is refused with its name", "[modinfo]")
 {
-    TempFile garbage{"this is not an ELF file\n"};
-    CHECK_THROWS_WITH(ModuleInfo::read(garbage.path()),
-                      Catch::Contains(garbage.path().string()) &&
+    kmsdk::detail::TempDir dir{"kmsdk-modinfo-test"};
+    auto garbage = dir.path() / "broken.ko";
+    std::ofstream{garbage} << "this is not an ELF file\n";
+    CHECK_THROWS_WITH(ModuleInfo::read(garbage),
+                      Catch::Contains(garbage.string()) &&
                           Catch::Contains("not a valid kernel module"));
 }
 
