@@ -17,17 +17,15 @@ std::filesystem::path agent_binary()
 {
     if (const char* chosen = std::getenv("KMSDK_AGENT"); chosen && *chosen)
         return chosen;
-    if (std::filesystem::exists(KMSDK_BUILD_AGENT_PATH))
-        return KMSDK_BUILD_AGENT_PATH;
-    std::error_code error;
-    auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-    auto installed = exe.parent_path().parent_path() / "libexec/kmsdk/kmsdk-agent";
-    if (!error && std::filesystem::exists(installed))
-        return installed;
+    // The library is the same whether used from its build tree or
+    // installed: look where each would have put the agent.
+    for (const char* candidate : {KMSDK_BUILD_AGENT_PATH, KMSDK_INSTALLED_AGENT_PATH})
+        if (std::filesystem::exists(candidate))
+            return candidate;
     throw std::runtime_error(fmt::format(
         "the guest agent is missing (looked for {} and {}): build it with "
-        "'cmake --build build --target kmsdk-agent', or set KMSDK_AGENT",
-        KMSDK_BUILD_AGENT_PATH, installed.string()));
+        "'cmake --build build --target kmsdk-agent', install kmsdk, or set KMSDK_AGENT",
+        KMSDK_BUILD_AGENT_PATH, KMSDK_INSTALLED_AGENT_PATH));
 }
 
 StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel)

@@ -4,6 +4,7 @@
 # The build as a user meets it: kmsdk installed to a prefix, a project of
 # its own (examples/consumer, copied to a scratch folder) found through
 # find_package(kmsdk). Checks that the build
+# - gives a module and a C++ test that boots guests and loads it there;
 # - writes nothing into the sources but the .clangd it offers;
 # - is a no-op the second time, and recompiles only what a touch changed;
 # - reports a typo with the compiler's message at the source file and line.
@@ -32,6 +33,10 @@ kos=("$scratch"/build/modules/*/greeter.ko)
 [[ -f ${kos[0]} ]] || fail "no greeter.ko under $scratch/build/modules"
 echo "built ${#kos[@]} greeter.ko: ${kos[*]#"$scratch"/build/}"
 
+ctest --test-dir "$scratch/build" --output-on-failure >"$scratch/ctest.log" 2>&1 ||
+	{ cat "$scratch/ctest.log"; fail "the consumer's own guest test"; }
+echo "the consumer's guest test passed: $(grep -m1 'tests passed' "$scratch/ctest.log")"
+
 (cd "$scratch/src" && find . | sort) >"$scratch/after"
 new=$(comm -13 "$scratch/before" "$scratch/after")
 [[ $new == "./.clangd" ]] || fail "the build wrote into the source tree: $new"
@@ -57,4 +62,4 @@ grep -q "^$scratch/src/greeter.c:$((line + 1)):[0-9]*: error: " "$scratch/typo.l
 	grep -q "^$scratch/src/greeter.c:$line:[0-9]*: error: " "$scratch/typo.log" ||
 	{ cat "$scratch/typo.log"; fail "the compiler error does not point at $scratch/src/greeter.c:$line"; }
 echo "typo reported at: $(grep -m1 ': error: ' "$scratch/typo.log")"
-echo "consumer build: 4 checks passed"
+echo "consumer build: 5 checks passed"
