@@ -16,6 +16,8 @@ readonly packages=(
 	# host build of the SDK
 	cmake g++ make pkg-config
 	catch2 libcli11-dev libfmt-dev libarchive-dev libkmod-dev
+	# the guest agent is linked statically, zlib included
+	zlib1g-dev
 	# Kbuild against Debian's headers: both series were built with gcc-12,
 	# and 6.12 runs pahole for BTF
 	gcc-12 pahole
