@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+// The lecture's lsmod example on the real modules: nf_conntrack_netlink and
+// the chain of the kernel's own modules under it (nfnetlink, nf_conntrack,
+// nf_defrag_ipv4, nf_defrag_ipv6, libcrc32c). What modules.dep and modinfo
+// say about the chain, what modprobe loads, what lsmod's "Used by" shows,
+// what insmod and rmmod refuse, and what modprobe -r takes away.
+#include "guest_suite.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <set>
+#include <sstream>
+
+using namespace kmsdk;
+using namespace kmsdk::test;
+using Catch::Matchers::Contains;
+
+namespace {
+
+Guest& guest()
+{
+    return suite_guest(
+        [] { return GuestOptions{}.kernel_module("nf_conntrack_netlink"); });
+}
+
+// What modprobe nf_conntrack_netlink loads, top first.
+const std::vector<std::string> chain = {"nf_conntrack_netlink", "nfnetlink",      "nf_conntrack",
+                                        "nf_defrag_ipv4",       "nf_defrag_ipv6", "libcrc32c"};
+
+// The line of `lsmod` or /proc/modules output that describes `module`.
+std::string line_of(std::string_view listing, std::string_view module)
+{
+    for (auto& line : lines_with(listing, module))
+        if (line.rfind(std::string{module} + " ", 0) == 0)
+            return line;
+    return {};
+}
+
+std::vector<std::string> words(const std::string& line)
+{
+    std::istringstream in{line};
+    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
+}
+
+std::vector<std::string> split(const std::string& text, char separator)
+{
+    std::vector<std::string> parts;
+    std::istringstream in{text};
+    for (std::string part; std::getline(in, part, separator);)
+        if (!part.empty())
+            parts.push_back(part);
+    return parts;
+}
+
+bool is_loaded(Guest& g, std::string_view name)
+{
+    auto loaded = g.loaded_modules();
+    return std::find(loaded.begin(), loaded.end(), name) != loaded.end();
+}
+
+// "nf_conntrack" from "kernel/net/netfilter/nf_conntrack.ko(.xz)".
+std::string module_name(const std::string& path)
+{
+    auto name = path.substr(path.find_last_of('/') + 1);
+    return name.substr(0, name.find(".ko"));
+}
+
+// The names a modules.dep lists for the module whose path ends in `file`
+// ("/nf_conntrack_netlink.ko"), or nullopt if it has no such line.
+std::optional<std::set<std::string>> dependencies_in(const std::string& modules_dep,
+                                                     std::string_view file)
+{
+    std::istringstream lines{modules_dep};
+    for (std::string line; std::getline(lines, line);) {
+        auto colon = line.find(':');
+        if (colon == std::string::npos)
+            continue;
+        auto path = line.substr(0, colon);
+        auto name_at = path.find_last_of('/');
+        auto name = path.substr(name_at == std::string::npos ? 0 : name_at);
+        if (name.rfind(file, 0) != 0)
+            continue;
+        std::set<std::string> names;
+        for (const auto& dependency : words(line.substr(colon + 1)))
+            names.insert(module_name(dependency));
+        return names;
+    }
+    return std::nullopt;
+}
+
+std::string read_host_file(const std::filesystem::path& path)
+{
+    std::ifstream in{path};
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+// Modules loaded now that were not in `before`, unloaded newest first
+// (the order of /proc/modules), so that a test leaves what it found.
+void unload_new_modules(Guest& g, const std::vector<std::string>& before)
+{
+    for (const auto& name : g.loaded_modules())
+        if (std::find(before.begin(), before.end(), name) == before.end()) {
+            INFO("unloading " << name << ", left behind");
+            auto result = g.rmmod(name);
+            CHECK(result.ok());
+            if (!result.ok())
+                WARN(result.message);
+        }
+}
+
+}  // namespace
+
+TEST_CASE("modules.dep in the guest lists nf_conntrack_netlink's dependencies, as Debian's does",
+          "[kernel_modules]")
+{
+    auto& g = guest();
+    const std::set<std::string> expected = {"nfnetlink", "nf_conntrack", "nf_defrag_ipv4",
+                                            "nf_defrag_ipv6", "libcrc32c"};
+    // Written by depmod at the boot pass, over the staged modules.
+    auto in_guest = dependencies_in(g.read("/lib/modules/" + g.release() + "/modules.dep"),
+                                    "/nf_conntrack_netlink.ko");
+    REQUIRE(in_guest);
+    CHECK(*in_guest == expected);
+    // The line of the kernel package's whole tree (depmod on the host): the
+    // same chain, found again in the guest from the staged closure alone.
+    auto in_package = dependencies_in(
+        read_host_file(test_kernel().modules_dir() / "modules.dep"), "/nf_conntrack_netlink.ko");
+    REQUIRE(in_package);
+    CHECK(*in_package == *in_guest);
+}
+
+TEST_CASE("modinfo by name shows the modules nf_conntrack_netlink depends on", "[kernel_modules]")
+{
+    auto& g = guest();
+    auto modinfo = g.run("modinfo nf_conntrack_netlink");
+    REQUIRE(modinfo.status == 0);
+    CHECK_THAT(modinfo.out, Contains("kernel/net/netfilter/nf_conntrack_netlink.ko"));
+    CHECK_THAT(modinfo.out, Contains("intree:") && Contains("vermagic:") &&
+                                Contains(g.release() + " SMP"));
+    // Only the direct dependencies, the ones whose symbols it calls.
+    auto depends = lines_with(modinfo.out, "depends:");
+    REQUIRE(depends.size() == 1);
+    auto listed = split(words(depends[0]).back(), ',');
+    CHECK(std::set<std::string>(listed.begin(), listed.end()) ==
+          std::set<std::string>{"nfnetlink", "nf_conntrack"});
+}
+
+TEST_CASE("insmod nf_conntrack_netlink by path fails: it loads none of its dependencies",
+          "[kernel_modules]")
+{
+    auto& g = guest();
+    auto before = g.loaded_modules();
+    REQUIRE_FALSE(is_loaded(g, "nf_conntrack"));
+    auto path = "/lib/modules/" + g.release() + "/kernel/net/netfilter/nf_conntrack_netlink.ko";
+    CommandResult insmod;
+    auto log = kernel_log_during(g, [&] { insmod = g.run("insmod " + path); });
+    CHECK(insmod.status != 0);
+    CHECK_THAT(insmod.err, Contains("unknown symbol in module"));
+    // One line per symbol of nf_conntrack and nfnetlink it needs.
+    CHECK_THAT(log, Contains("nf_conntrack_netlink: Unknown symbol nf_conntrack_alloc (err -2)"));
+    CHECK_THAT(log,
+               Contains("nf_conntrack_netlink: Unknown symbol nfnetlink_subsys_register (err -2)"));
+    CHECK(g.loaded_modules() == before);
+    CHECK_HEALTHY(g);
+}
+
+TEST_CASE("modprobe nf_conntrack_netlink loads the chain, and lsmod shows who uses whom",
+          "[kernel_modules]")
+{
+    auto& g = guest();
+    auto before = g.loaded_modules();
+    for (const auto& module : chain)
+        REQUIRE_FALSE(is_loaded(g, module));
+
+    REQUIRE(g.modprobe("nf_conntrack_netlink").ok());
+    for (const auto& module : chain) {
+        INFO(module);
+        CHECK(is_loaded(g, module));
+    }
+
+    // lsmod: Module Size Used-by-count Used-by-list.
+    auto lsmod = g.run("lsmod").out;
+    auto used_by = [&](std::string_view module) {
+        auto fields = words(line_of(lsmod, module));
+        INFO(module << ": " << line_of(lsmod, module));
+        REQUIRE(fields.size() >= 3);
+        return std::pair{fields[2], fields.size() > 3 ? fields[3] : std::string{}};
+    };
+    CHECK(used_by("nf_conntrack_netlink") == std::pair<std::string, std::string>{"0", ""});
+    CHECK(used_by("nfnetlink") == std::pair<std::string, std::string>{"1", "nf_conntrack_netlink"});
+    CHECK(used_by("nf_conntrack") ==
+          std::pair<std::string, std::string>{"1", "nf_conntrack_netlink"});
+    CHECK(used_by("nf_defrag_ipv4") == std::pair<std::string, std::string>{"1", "nf_conntrack"});
+    CHECK(used_by("nf_defrag_ipv6") == std::pair<std::string, std::string>{"1", "nf_conntrack"});
+    CHECK(used_by("libcrc32c") == std::pair<std::string, std::string>{"1", "nf_conntrack"});
+
+    REQUIRE(g.modprobe("-r nf_conntrack_netlink").ok());
+    unload_new_modules(g, before);
+    CHECK_HEALTHY(g);
+}
+
+TEST_CASE("rmmod refuses a module in use and removes only what it is told; modprobe -r takes the "
+          "chain",
+          "[kernel_modules]")
+{
+    auto& g = guest();
+    auto before = g.loaded_modules();
+    REQUIRE(g.modprobe("nf_conntrack_netlink").ok());
+
+    // From the bottom: refused while a module above holds it.
+    auto refused = g.rmmod("nf_conntrack");
+    CHECK(refused.error == EBUSY);
+    CHECK(refused.message == "Module nf_conntrack is in use by: nf_conntrack_netlink");
+    auto busybox = g.run("rmmod nfnetlink");
+    CHECK(busybox.status != 0);
+    CHECK_THAT(busybox.err, Contains("can't unload module 'nfnetlink'") &&
+                                Contains("Resource temporarily unavailable"));
+    CHECK(is_loaded(g, "nfnetlink"));
+
+    SECTION("rmmod takes the top module only; its dependencies stay, unused")
+    {
+        REQUIRE(g.run("rmmod nf_conntrack_netlink").status == 0);
+        CHECK_FALSE(is_loaded(g, "nf_conntrack_netlink"));
+        auto lsmod = g.run("lsmod").out;
+        for (const auto* module : {"nfnetlink", "nf_conntrack"}) {
+            auto fields = words(line_of(lsmod, module));
+            INFO(module);
+            REQUIRE(fields.size() == 3);
+            CHECK(fields[2] == "0");
+        }
+        // modprobe -r of each remaining top takes what it alone needed.
+        REQUIRE(g.modprobe("-r nf_conntrack").ok());
+        REQUIRE(g.modprobe("-r nfnetlink").ok());
+    }
+    SECTION("modprobe -r takes the whole chain")
+    {
+        REQUIRE(g.modprobe("-r nf_conntrack_netlink").ok());
+    }
+
+    auto modules = g.read("/proc/modules");
+    for (const auto& module : chain) {
+        INFO(module);
+        CHECK(line_of(modules, module).empty());
+    }
+    // What libcrc32c asked the crypto API for (crc32c_generic, through the
+    // kernel's own request_module) is not in modules.dep, so modprobe -r
+    // leaves it, unused.
+    unload_new_modules(g, before);
+    CHECK_HEALTHY(g);
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+// vermagic in a real kernel: the kernel refuses a module built for another
+// kernel, and says why in dmesg. The guest holds the OTHER cached kernel's
+// build of kms_hello, as if copied from another machine. With MODVERSIONS
+// (both Debian kernels) the release in vermagic is not what decides: symbol
+// versions (and, on newer kernels, the size of struct module) are checked
+// instead, and the rest of vermagic ("SMP preempt mod_unload modversions")
+// must match. Copies of this kernel's kms_hello with a rewritten vermagic
+// show both halves.
+#include "guest_suite.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <optional>
+
+using namespace kmsdk;
+using namespace kmsdk::test;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+// A cached kernel other than the one under test that this build made
+// kms_hello for.
+std::optional<std::string> other_release()
+{
+    for (const auto& kernel : Kernel::list()) {
+        if (kernel.release() == test_kernel().release())
+            continue;
+        try {
+            built_module("kms_hello", kernel.release());
+            return kernel.release();
+        } catch (const std::runtime_error&) {
+        }
+    }
+    return std::nullopt;
+}
+
+// The other release, or a failure saying what this suite needs.
+std::string require_other_release()
+{
+    auto other = other_release();
+    if (!other)
+        FAIL("this suite needs a second cached kernel with the modules built for it: "
+             "fetch one with `kmsdk kernels fetch <series>` (6.1 and 6.12 are in Debian 12), "
+             "then build again");
+    return *other;
+}
+
+// Its kms_hello is staged as /lib/modules/<release>/extra/kms_hello.ko: the
+// only kms_hello there, so insmod and modprobe both find it by that name.
+Guest& guest()
+{
+    return suite_guest([] {
+        GuestOptions options;
+        if (auto other = other_release())
+            options.module(built_module("kms_hello", *other));
+        return options;
+    });
+}
+
+std::string read_binary(const std::filesystem::path& path)
+{
+    std::ifstream in{path, std::ios::binary};
+    REQUIRE(in);
+    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+// This kernel's kms_hello.ko with the text of its vermagic rewritten;
+// `rewrite` returns the new text, no longer than the old one (the rest is
+// padded with NULs, which .modinfo skips between its strings).
+struct Rewritten {
+    std::string module;
+    std::string old_vermagic;
+    std::string new_vermagic;
+};
+Rewritten with_vermagic(const std::function<std::string(const std::string&)>& rewrite)
+{
+    Rewritten result;
+    result.module = read_binary(built_module("kms_hello"));
+    const std::string key = "vermagic=" + test_kernel().release() + " ";
+    auto at = result.module.find(key);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(result.module.find(key, at + 1) == std::string::npos);
+    at += std::string_view{"vermagic="}.size();
+    auto end = result.module.find('\0', at);
+    REQUIRE(end != std::string::npos);
+    result.old_vermagic = result.module.substr(at, end - at);
+    result.new_vermagic = rewrite(result.old_vermagic);
+    REQUIRE(result.new_vermagic.size() <= result.old_vermagic.size());
+    auto padded = result.new_vermagic;
+    padded.resize(result.old_vermagic.size(), '\0');
+    result.module.replace(at, padded.size(), padded);
+    return result;
+}
+
+// Where this kernel's struct module size check is, it comes first: a
+// module built against another kernel's struct module is refused for that.
+// Older kernels (6.1) lack it; they find the CRC of module_layout, which
+// every module records, different from their own.
+std::string expected_refusal()
+{
+    const std::string size_check =
+        ".gnu.linkonce.this_module section size must match the kernel's built struct module "
+        "size at run time";
+    if (read_binary(test_kernel().vmlinux()).find(size_check) != std::string::npos)
+        return "module kms_hello: " + size_check;
+    return "kms_hello: disagrees about version of symbol module_layout";
+}
+
+bool is_loaded(Guest& g, std::string_view name)
+{
+    auto loaded = g.loaded_modules();
+    return std::find(loaded.begin(), loaded.end(), name) != loaded.end();
+}
+
+}  // namespace
+
+TEST_CASE("modinfo shows the release a module was built for, uname -r the running one",
+          "[vermagic]")
+{
+    auto other = require_other_release();
+    auto& g = guest();
+    REQUIRE(g.run("uname -r").out == test_kernel().release() + "\n");
+    auto vermagic = g.run("modinfo -F vermagic kms_hello.ko");
+    REQUIRE(vermagic.status == 0);
+    CHECK_THAT(vermagic.out, StartsWith(other + " SMP"));
+    CHECK_THAT(vermagic.out, !Contains(test_kernel().release()));
+}
+
+TEST_CASE("a module built for the other kernel is refused as an invalid module format, "
+          "and dmesg says why",
+          "[vermagic]")
+{
+    require_other_release();
+    auto& g = guest();
+    const auto reason = expected_refusal();
+
+    // busybox words ENOEXEC in lower case, kmod (and the agent) as
+    // "Invalid module format". busybox tries init_module after
+    // finit_module, so it logs twice.
+    auto by_busybox = kernel_log_during(g, [&] {
+        auto insmod = g.run("insmod kms_hello.ko");
+        CHECK(insmod.status != 0);
+        CHECK_THAT(insmod.err, Contains("can't insert 'kms_hello.ko': invalid module format"));
+    });
+    CHECK_THAT(by_busybox, Contains(reason));
+
+    auto by_agent = kernel_log_during(g, [&] {
+        auto result = g.insmod("kms_hello");
+        CHECK(result.error == ENOEXEC);
+        CHECK_THAT(result.message, Contains("Invalid module format"));
+    });
+    CHECK(lines_with(by_agent, reason).size() == 1);
+
+    auto by_modprobe = kernel_log_during(g, [&] {
+        auto modprobe = g.modprobe("kms_hello");
+        CHECK_FALSE(modprobe.ok());
+        CHECK_THAT(modprobe.err, Contains("can't load module kms_hello (extra/kms_hello.ko): "
+                                          "invalid module format"));
+    });
+    CHECK_THAT(by_modprobe, Contains(reason));
+
+    // Refused before any of its code ran.
+    CHECK(lines_with(by_busybox + by_agent + by_modprobe, "hello, world").empty());
+    CHECK_FALSE(is_loaded(g, "kms_hello"));
+    CHECK_HEALTHY(g);
+}
+
+TEST_CASE("with MODVERSIONS the release in vermagic is not compared: a copy naming another "
+          "release loads",
+          "[vermagic]")
+{
+    REQUIRE(test_kernel().config_enabled("MODVERSIONS"));
+    auto& g = guest();
+    auto copy = with_vermagic([](std::string vermagic) {
+        vermagic[0] = vermagic[0] == '9' ? '8' : '9';  // 6.1.0-56-amd64 -> 9.1.0-56-amd64
+        return vermagic;
+    });
+    g.write("/tmp/vermagic/kms_hello.ko", copy.module);
+    auto modinfo = g.run("modinfo -F vermagic /tmp/vermagic/kms_hello.ko");
+    CHECK(modinfo.out == copy.new_vermagic + "\n");
+
+    auto log = kernel_log_during(g, [&] {
+        auto insmod = g.run("insmod /tmp/vermagic/kms_hello.ko");
+        REQUIRE(insmod.status == 0);
+    });
+    CHECK_THAT(log, Contains("kms_hello: hello, world"));
+    REQUIRE(g.rmmod("kms_hello").ok());
+    REQUIRE(g.run("rm -r /tmp/vermagic").status == 0);
+    CHECK_HEALTHY(g);
+}
+
+TEST_CASE("the rest of vermagic must match: a copy that says it was built without preempt is "
+          "refused, with the two version magics in dmesg",
+          "[vermagic]")
+{
+    auto& g = guest();
+    auto copy = with_vermagic([](std::string vermagic) {
+        auto preempt = vermagic.find(" preempt ");
+        REQUIRE(preempt != std::string::npos);
+        return vermagic.erase(preempt, std::string_view{" preempt"}.size());
+    });
+    g.write("/tmp/vermagic/kms_hello.ko", copy.module);
+    CHECK(g.run("modinfo -F vermagic /tmp/vermagic/kms_hello.ko").out == copy.new_vermagic + "\n");
+
+    const auto reason = fmt::format("kms_hello: version magic '{}' should be '{}'",
+                                    copy.new_vermagic, copy.old_vermagic);
+    auto by_busybox = kernel_log_during(g, [&] {
+        auto insmod = g.run("insmod /tmp/vermagic/kms_hello.ko");
+        CHECK(insmod.status != 0);
+        CHECK_THAT(insmod.err, Contains("invalid module format"));
+    });
+    CHECK_THAT(by_busybox, Contains(reason));
+
+    auto by_agent = kernel_log_during(g, [&] {
+        auto result = g.insmod("/tmp/vermagic/kms_hello.ko");
+        CHECK(result.error == ENOEXEC);
+        CHECK_THAT(result.message, Contains("Invalid module format"));
+    });
+    CHECK(lines_with(by_agent, reason).size() == 1);
+    CHECK_FALSE(is_loaded(g, "kms_hello"));
+    REQUIRE(g.run("rm -r /tmp/vermagic").status == 0);
+    CHECK_HEALTHY(g);
+}
