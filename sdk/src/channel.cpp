@@ -60,6 +60,12 @@ void Channel::send(const proto::Frame& frame, const Deadline& deadline)
     }
 }
 
+bool Channel::peer_closed() const
+{
+    char byte;
+    return ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 std::optional<proto::Frame> Channel::receive(const Deadline& deadline)
 {
     char buffer[1 << 16];

@@ -29,6 +29,8 @@ public:
     // ChannelClosed at end of file and ProtocolError on corrupt frames.
     std::optional<proto::Frame> receive(const Deadline& deadline);
     int fd() const { return fd_.get(); }
+    // The guest's side is gone (QEMU exited), though nothing was read yet.
+    bool peer_closed() const;
 
 private:
     explicit Channel(UniqueFd fd) : fd_{std::move(fd)} {}

@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <sstream>
 #include <unistd.h>
+#include <utility>
 
 namespace kmsdk {
 
@@ -230,8 +231,8 @@ public:
             std::string why = status ? qemu_exit_reason(*status) : "its channel closed";
             kill();
             throw GuestCrashed(fmt::format(
-                "{}: the guest died ({}). It will boot again for its next use.\nConsole tail:\n{}",
-                what, why, console_tail(30)));
+                "{}: the guest died ({}). It will boot again for its next use.\n{}", what, why,
+                crash_report()));
         } catch (const proto::ProtocolError& error) {
             kill();
             throw GuestError(fmt::format("{}: {}; the guest will boot again for its next use",
@@ -240,8 +241,8 @@ public:
         kill();
         throw CommandTimeout(fmt::format(
             "{} did not finish within {}; the guest was stopped and will boot again for its "
-            "next use.\nConsole tail:\n{}",
-            what, seconds(timeout), console_tail(30)));
+            "next use.\n{}",
+            what, seconds(timeout), crash_report()));
     }
 
     CommandResult run(std::string_view command, std::chrono::milliseconds timeout)
@@ -300,8 +301,8 @@ public:
             }
         } catch (const detail::ChannelClosed&) {
             kill();
-            throw GuestCrashed(fmt::format("the guest died during the session.\nConsole tail:\n{}",
-                                           console_tail(30)));
+            throw GuestCrashed(fmt::format("the guest died during the session.\n{}",
+                                           crash_report()));
         }
     }
 
@@ -368,6 +369,8 @@ public:
     HealthReport health()
     {
         HealthReport report;
+        // What a guest that died between requests said before it went.
+        report.problems = std::exchange(unreported_problems_, {});
         std::vector<KernelProblem> problems;
         try {
             std::uint64_t next = 0;
@@ -427,8 +430,27 @@ public:
 private:
     void ensure_running()
     {
-        if (!qemu_ || qemu_->poll())
-            boot();
+        // QEMU's exit can show on the channel before waitpid reports it.
+        if (qemu_ && !qemu_->poll() && channel_ && !channel_->peer_closed())
+            return;
+        if (qemu_) {
+            // It went away by itself (a panic, or a command that powered
+            // off): keep what the kernel said for the next health check.
+            for (const auto& problem : scan_console(read_text_file(console_)))
+                unreported_problems_.push_back(describe({problem}));
+        }
+        boot();
+    }
+
+    // The problems the kernel printed on its console, then its last lines:
+    // a panic's headline can be far above the end of its stack dump.
+    std::string crash_report() const
+    {
+        auto console = read_text_file(console_);
+        auto problems = scan_console(console);
+        return fmt::format("{}Console tail:\n{}",
+                           problems.empty() ? "" : "The kernel reported:\n" + describe(problems),
+                           last_lines(console, 30));
     }
 
     void stage()
@@ -475,6 +497,7 @@ private:
     BootStats stats_;
     std::uint64_t log_seq_ = 0;
     std::uint64_t taint_ = 0;
+    std::vector<std::string> unreported_problems_;
 };
 
 Guest::Guest(GuestOptions options) : impl_{std::make_unique<Impl>(std::move(options))} {}

@@ -33,6 +33,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <array>
 #include <cctype>
 #include <charconv>
@@ -314,6 +316,12 @@ std::optional<StackFrame> stack_frame(std::string_view line)
             return std::nullopt;
         line.remove_prefix(close + 3);
     }
+    // An address the unwinder could not name (" ? 0xffffffffc0219000", a
+    // module's freed init code) is a frame too, just not one worth quoting.
+    if (!reliable && starts_with(line, "0x") && line.size() > 2 &&
+        std::all_of(line.begin() + 2, line.end(),
+                    [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+        return StackFrame{false};
     auto plus = line.find("+0x");
     if (plus == std::string_view::npos || plus == 0)
         return std::nullopt;
