@@ -22,21 +22,6 @@ Guest& guest()
     });
 }
 
-// The line of `lsmod` or /proc/modules output that describes `module`.
-std::string line_of(std::string_view listing, std::string_view module)
-{
-    for (auto& line : lines_with(listing, module))
-        if (line.rfind(std::string{module} + " ", 0) == 0)
-            return line;
-    return {};
-}
-
-std::vector<std::string> words(const std::string& line)
-{
-    std::istringstream in{line};
-    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
-}
-
 }  // namespace
 
 TEST_CASE("insmod runs init, lsmod and /proc/modules list it, rmmod runs exit", "[hello]")

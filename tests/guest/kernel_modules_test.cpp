@@ -30,21 +30,6 @@ Guest& guest()
 const std::vector<std::string> chain = {"nf_conntrack_netlink", "nfnetlink",      "nf_conntrack",
                                         "nf_defrag_ipv4",       "nf_defrag_ipv6", "libcrc32c"};
 
-// The line of `lsmod` or /proc/modules output that describes `module`.
-std::string line_of(std::string_view listing, std::string_view module)
-{
-    for (auto& line : lines_with(listing, module))
-        if (line.rfind(std::string{module} + " ", 0) == 0)
-            return line;
-    return {};
-}
-
-std::vector<std::string> words(const std::string& line)
-{
-    std::istringstream in{line};
-    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
-}
-
 std::vector<std::string> split(const std::string& text, char separator)
 {
     std::vector<std::string> parts;
@@ -53,12 +38,6 @@ std::vector<std::string> split(const std::string& text, char separator)
         if (!part.empty())
             parts.push_back(part);
     return parts;
-}
-
-bool is_loaded(Guest& g, std::string_view name)
-{
-    auto loaded = g.loaded_modules();
-    return std::find(loaded.begin(), loaded.end(), name) != loaded.end();
 }
 
 // "nf_conntrack" from "kernel/net/netfilter/nf_conntrack.ko(.xz)".

@@ -27,12 +27,6 @@ bool contains_match(const std::string& text, const std::string& pattern)
     return std::regex_search(text, std::regex{pattern});
 }
 
-std::vector<std::string> words(const std::string& line)
-{
-    std::istringstream in{line};
-    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
-}
-
 // The module's symbols in /proc/kallsyms, "address type name\t[module]",
 // as {name, type}.
 std::map<std::string, std::string> module_symbols(Guest& g)

@@ -32,12 +32,6 @@ Guest& guest()
     });
 }
 
-bool is_loaded(Guest& g, std::string_view name = "kms_params")
-{
-    auto loaded = g.loaded_modules();
-    return std::find(loaded.begin(), loaded.end(), name) != loaded.end();
-}
-
 // Unloads kms_params when a test case ends, should it stop half-way with
 // the module loaded, so that the next case starts from an unloaded module.
 struct UnloadAtEnd {
@@ -45,7 +39,7 @@ struct UnloadAtEnd {
     ~UnloadAtEnd()
     {
         try {
-            if (is_loaded(g))
+            if (is_loaded(g, "kms_params"))
                 g.rmmod("kms_params");
         } catch (const GuestError&) {
         }
@@ -292,7 +286,7 @@ TEST_CASE("a value a parameter cannot take makes insmod fail, dmesg says why, "
         }
         // Init never ran, and the module is gone.
         CHECK(lines_with(by_busybox + by_agent, "kms_params: number=").empty());
-        CHECK_FALSE(is_loaded(g));
+        CHECK_FALSE(is_loaded(g, "kms_params"));
         CHECK(g.run("test -e /sys/module/kms_params").status != 0);
     }
     CHECK_HEALTHY(g);
@@ -316,7 +310,7 @@ TEST_CASE("the seed's `number =9080 word = \"Module_params\"` fails: spaces arou
     CHECK_THAT(log, Contains("kms_params: `' invalid for parameter `word'"));
     CHECK_THAT(log, Contains("kms_params: unknown parameter '=' ignored"));
     CHECK_THAT(log, Contains("kms_params: unknown parameter 'Module_params' ignored"));
-    CHECK_FALSE(is_loaded(g));
+    CHECK_FALSE(is_loaded(g, "kms_params"));
 
     // Without the spaces it loads.
     REQUIRE(g.run(R"(insmod kms_params.ko number=9080 word="Module_params")").status == 0);
@@ -342,7 +336,7 @@ TEST_CASE("an unknown parameter is only warned about: the module loads", "[param
 
     auto by_agent = kernel_log_during(g, [&] { REQUIRE(g.insmod("kms_params", "nosuch=1").ok()); });
     CHECK_THAT(by_agent, Contains("kms_params: unknown parameter 'nosuch' ignored"));
-    CHECK(is_loaded(g));
+    CHECK(is_loaded(g, "kms_params"));
     REQUIRE(g.rmmod("kms_params").ok());
     CHECK_HEALTHY(g);
 }
@@ -403,7 +397,7 @@ TEST_CASE("modprobe applies the options in /etc/modprobe.d, insmod does not read
     CHECK(param(g, "values") == "9,8");
     CHECK_THAT(log, Contains("kms_params: values=9,8 (2 of 4)"));
     REQUIRE(g.modprobe("-r kms_params").ok());
-    CHECK_FALSE(is_loaded(g));
+    CHECK_FALSE(is_loaded(g, "kms_params"));
 
     // Options on the command line come after the configured ones, and win.
     REQUIRE(g.modprobe("kms_params number=8").ok());
@@ -431,7 +425,7 @@ TEST_CASE("a module listed in /etc/modules-load.d is loaded at boot with its mod
 
     auto check_loaded_at_boot = [&] {
         CHECK_THAT(booted.boot_stats().boot_pass_log, Contains("modprobe kms_params"));
-        REQUIRE(is_loaded(booted));
+        REQUIRE(is_loaded(booted, "kms_params"));
         CHECK(param(booted, "number") == "7");
         CHECK(param(booted, "values") == "3,2,1");
         auto log = booted.dmesg();

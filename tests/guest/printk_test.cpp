@@ -25,12 +25,6 @@ Guest& guest()
     return suite_guest([] { return GuestOptions{}.module(built_module("kms_printk")); });
 }
 
-std::vector<std::string> words(const std::string& line)
-{
-    std::istringstream in{line};
-    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
-}
-
 // The four numbers of /proc/sys/kernel/printk.
 std::vector<std::string> printk_levels(Guest& g)
 {

@@ -32,27 +32,6 @@ Guest& guest()
     });
 }
 
-// The line of `lsmod` or /proc/modules output that describes `module`.
-std::string line_of(std::string_view listing, std::string_view module)
-{
-    for (auto& line : lines_with(listing, module))
-        if (line.rfind(std::string{module} + " ", 0) == 0)
-            return line;
-    return {};
-}
-
-std::vector<std::string> words(const std::string& line)
-{
-    std::istringstream in{line};
-    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
-}
-
-bool is_loaded(Guest& g, std::string_view name)
-{
-    auto loaded = g.loaded_modules();
-    return std::find(loaded.begin(), loaded.end(), name) != loaded.end();
-}
-
 // /proc/sys/kernel/tainted, a mask of TAINT_* bits.
 constexpr unsigned long taint_proprietary_module = 1UL << 0;  // P
 constexpr unsigned long taint_forced_rmmod = 1UL << 3;        // R

@@ -113,12 +113,6 @@ std::string expected_refusal()
     return "kms_hello: disagrees about version of symbol module_layout";
 }
 
-bool is_loaded(Guest& g, std::string_view name)
-{
-    auto loaded = g.loaded_modules();
-    return std::find(loaded.begin(), loaded.end(), name) != loaded.end();
-}
-
 }  // namespace
 
 TEST_CASE("modinfo shows the release a module was built for, uname -r the running one",

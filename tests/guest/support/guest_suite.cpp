@@ -3,7 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -38,6 +40,26 @@ Guest& suite_guest(const std::function<GuestOptions()>& options)
     if (!guest)
         guest = std::make_unique<Guest>(options().kernel(test_kernel().release()));
     return *guest;
+}
+
+bool is_loaded(Guest& guest, std::string_view module)
+{
+    auto loaded = guest.loaded_modules();
+    return std::find(loaded.begin(), loaded.end(), module) != loaded.end();
+}
+
+std::string line_of(std::string_view listing, std::string_view module)
+{
+    for (auto& line : lines_with(listing, module))
+        if (line.rfind(std::string{module} + " ", 0) == 0)
+            return line;
+    return {};
+}
+
+std::vector<std::string> words(const std::string& line)
+{
+    std::istringstream in{line};
+    return {std::istream_iterator<std::string>{in}, std::istream_iterator<std::string>{}};
 }
 
 std::vector<std::string> lines_with(std::string_view text, std::string_view needle)

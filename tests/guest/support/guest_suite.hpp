@@ -28,6 +28,15 @@ std::filesystem::path built_module(std::string_view name, std::string_view relea
 // runtime stages the same modules and files again after every reboot.
 Guest& suite_guest(const std::function<GuestOptions()>& options);
 
+// Whether /proc/modules lists the module.
+bool is_loaded(Guest& guest, std::string_view module);
+
+// The line of `lsmod` or /proc/modules output that describes `module`, or "".
+std::string line_of(std::string_view listing, std::string_view module);
+
+// The whitespace-separated words of a line.
+std::vector<std::string> words(const std::string& line);
+
 // Lines of `text` that contain `needle`.
 std::vector<std::string> lines_with(std::string_view text, std::string_view needle);
 
