@@ -26,6 +26,14 @@ void GuestFlags::add_to(CLI::App& command)
                        "List this module in /etc/modules-load.d: the boot pass loads it (repeatable)");
     command.add_option("--memory", memory_mb, "Guest memory in MiB")->capture_default_str();
     command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
+
+    // One value per use of a repeatable option, so that words after it stay
+    // the command's: `-m a.ko insmod a.ko` must not swallow "insmod".
+    for (const char* repeatable : {"--device", "--module", "--kernel-module", "--modprobe-conf",
+                                   "--modules-load"})
+        command.get_option(repeatable)
+            ->expected(1)
+            ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 GuestOptions GuestFlags::options() const
