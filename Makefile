@@ -5,6 +5,9 @@
 #   make run        set up, build with CMake into build/, then tour the
 #                   sample modules in a guest
 #   make test       set up, build with CMake, run every test
+#   make bench      set up, build with CMake, run the benchmarks (bench/README.md);
+#                   STRESS=1 adds 200 consecutive boots with the other core busy,
+#                   BENCH_ARGS passes options (e.g. BENCH_ARGS='-k 6.1 --runs 5')
 #
 # KDIR picks the kernel for plain Kbuild: the running kernel's headers when
 # installed, else the newest kernel in the kmsdk cache.
@@ -14,7 +17,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 BUILD_DIR := build
 MAKEFLAGS += --no-print-directory
 
-.PHONY: modules clean run test setup configure build kernels
+.PHONY: modules clean run test bench setup configure build kernels
 
 modules:
 ifeq ($(strip $(KDIR)),)
@@ -46,6 +49,14 @@ run: build
 
 test: setup
 	@cmake --workflow --preset default
+
+STRESS ?= 0
+STRESS_BOOTS ?= 200
+bench: build
+	@$(BUILD_DIR)/bin/kmsdk_bench $(BENCH_ARGS)
+ifneq ($(filter-out 0,$(STRESS)),)
+	@$(BUILD_DIR)/bin/kmsdk_bench stress --boots $(STRESS_BOOTS)
+endif
 
 kernels:
 	@scripts/kernels.sh list

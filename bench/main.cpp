@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// kmsdk_bench: kmsdk's guest against the naive QEMU recipe, on every
+// cached kernel, in one invocation (see bench/README.md).
+//
+//   kmsdk_bench                       every figure, every kernel, the guest suites
+//   kmsdk_bench -k 6.1 --runs 5       fewer boots, one kernel
+//   kmsdk_bench stress --boots 200    consecutive boots with the other core busy
+#include "compare.hpp"
+#include "environment.hpp"
+#include "process.hpp"
+#include "stress.hpp"
+#include "suite.hpp"
+
+#include "kmsdk/guest.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+namespace {
+
+using namespace kmsdk;
+using namespace kmsdk::bench;
+
+struct Args {
+    std::vector<std::string> kernels;
+    unsigned runs = 10;
+    unsigned ops = 200;
+    std::string json;
+    std::string accel = "tcg";
+    bool no_suite = false;
+    unsigned suite_timeout_s = 1800;
+    std::string build_dir = KMSDK_BENCH_BUILD_DIR;
+    std::string kmsdk_cli = KMSDK_BENCH_CLI;
+    std::string modules_dir = KMSDK_BENCH_MODULES_DIR;
+    unsigned boots = 200;
+    int busy_cpu = -1;
+    double slow_ms = 5000;
+};
+
+// The kernels asked for, or every cached kernel kms_hello is built for.
+std::vector<Kernel> chosen_kernels(const Args& args)
+{
+    std::vector<Kernel> kernels;
+    if (!args.kernels.empty()) {
+        for (const auto& name : args.kernels)
+            kernels.push_back(Kernel::find(name));
+        return kernels;
+    }
+    for (auto& kernel : Kernel::list())
+        if (std::filesystem::exists(std::filesystem::path{args.modules_dir} / kernel.release() /
+                                    "kms_hello.ko"))
+            kernels.push_back(kernel);
+    if (kernels.empty())
+        throw std::runtime_error(fmt::format(
+            "no cached kernel has kms_hello.ko built in {}: build the project first "
+            "(cmake --build --preset default)",
+            args.modules_dir));
+    // Oldest first, as the README's tables are.
+    std::reverse(kernels.begin(), kernels.end());
+    return kernels;
+}
+
+void write_json(const std::string& path, const std::string& text)
+{
+    std::ofstream out{path, std::ios::trunc};
+    out << text;
+    if (!out)
+        throw std::runtime_error(fmt::format("cannot write {}", path));
+    fmt::print(stderr, "kmsdk_bench: wrote {}\n", path);
+}
+
+// No QEMU of ours may outlive the bench: finds, reports and kills any.
+bool no_qemu_left()
+{
+    auto left = our_processes("qemu-system");
+    for (const auto& process : left)
+        fmt::print(stderr, "kmsdk_bench: ERROR: QEMU left running: {}\n", process);
+    kill_leftover_children();
+    if (left.empty())
+        fmt::print("\nQEMU processes started by the bench still running: none\n");
+    return left.empty();
+}
+
+int measure(const Args& args)
+{
+    auto environment = describe_environment(args.accel);
+    environment.runs = args.runs;
+    environment.ops = args.ops;
+    print_environment(environment);
+    std::fflush(stdout);
+
+    BenchConfig config;
+    config.kmsdk_cli = args.kmsdk_cli;
+    config.modules_dir = args.modules_dir;
+    config.accel = args.accel;
+    config.runs = args.runs;
+    config.ops = args.ops;
+    std::vector<KernelReport> reports;
+    bool errors = false;
+    for (const auto& kernel : chosen_kernels(args)) {
+        reports.push_back(compare_on(kernel, config));
+        print_kernel_report(reports.back());
+        std::fflush(stdout);
+        errors = errors || !reports.back().errors.empty();
+        check_interrupted();
+    }
+
+    SuiteReport suite;
+    if (!args.no_suite) {
+        fmt::print(stderr, "running the guest suites\n");
+        auto log = std::filesystem::temp_directory_path() /
+                   fmt::format("kmsdk-bench-{}-ctest.log", ::getpid());
+        suite = run_guest_suites(args.build_dir, 2, log, args.suite_timeout_s);
+        print_suite_report(suite);
+        errors = errors || !suite.error.empty() || !suite.leaked.empty() || suite.exit_status != 0;
+        if (suite.error.empty()) {
+            std::error_code ignored;
+            std::filesystem::remove(log, ignored);
+        }
+    }
+    environment.load_after = load_average();
+    fmt::print("\nload average at end: {}\n", environment.load_after);
+    if (!args.json.empty())
+        write_json(args.json, to_json(environment, reports, args.no_suite ? nullptr : &suite, nullptr));
+    return errors ? 1 : 0;
+}
+
+int stress(const Args& args)
+{
+    auto environment = describe_environment(args.accel);
+    print_environment(environment);
+    StressOptions options;
+    options.boots = args.boots;
+    options.busy_cpu = args.busy_cpu;
+    options.slow_ms = args.slow_ms;
+    for (const auto& kernel : chosen_kernels(args))
+        options.kernels.push_back(kernel.release());
+    auto report = run_stress(options);
+    print_stress_report(report);
+    environment.load_after = load_average();
+    if (!args.json.empty())
+        write_json(args.json, to_json(environment, {}, nullptr, &report));
+    return report.failed + report.other_errors == 0 && report.completed == report.boots ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    Args args;
+    CLI::App app{"kmsdk_bench: kmsdk's guest against the naive QEMU recipe (pc machine, SeaBIOS, "
+                 "bzImage, gzip initramfs, busybox /init), measured side by side"};
+    app.add_option("-k,--kernel", args.kernels,
+                   "Kernel release or series (repeatable; default: every cached kernel "
+                   "kms_hello is built for)");
+    app.add_option("--runs", args.runs, "Boots of each kind per kernel; transfers are twice this")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1000u));
+    app.add_option("--ops", args.ops, "Round trips and insmod/rmmod cycles in one booted guest")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100000u));
+    app.add_option("--json", args.json, "Also write every figure to this file");
+    app.add_option("--accel", args.accel, "QEMU accelerator, for both recipes")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"tcg", "kvm"}));
+    app.add_flag("--no-suite", args.no_suite, "Do not run the guest suites (ctest -L guest)");
+    app.add_option("--suite-timeout", args.suite_timeout_s, "Seconds the guest suites may take")
+        ->capture_default_str();
+    app.add_option("--build-dir", args.build_dir, "The build folder ctest runs in")
+        ->capture_default_str();
+    app.add_option("--kmsdk", args.kmsdk_cli, "The kmsdk command to time")
+        ->capture_default_str()
+        ->check(CLI::ExistingFile);
+    app.add_option("--modules-dir", args.modules_dir, "Where <release>/kms_hello.ko are")
+        ->capture_default_str();
+
+    auto* stress_command = app.add_subcommand(
+        "stress", "Boot guests one after another with a busy loop on the other CPU; count boots "
+                  "that needed a retry and boots that failed");
+    stress_command->fallthrough();
+    stress_command->add_option("--boots", args.boots, "How many boots")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100000u));
+    stress_command->add_option("--busy-cpu", args.busy_cpu, "The CPU to keep busy (default: the last)");
+    stress_command->add_option("--slow-ms", args.slow_ms,
+                               "Read the kernel log of boots slower than this, to say where the "
+                               "time went")
+        ->capture_default_str();
+
+    CLI11_PARSE(app, argc, argv);
+
+    install_interrupt_handlers();
+    int status = 1;
+    try {
+        become_subreaper();
+        // Both recipes on the same accelerator; `kmsdk run` reads it from here.
+        ::setenv("KMSDK_ACCEL", args.accel.c_str(), 1);
+        status = stress_command->parsed() ? stress(args) : measure(args);
+    } catch (const std::exception& error) {
+        fmt::print(stderr, "kmsdk_bench: {}\n", error.what());
+        status = 1;
+    }
+    if (!no_qemu_left())
+        status = 1;
+    return status;
+}

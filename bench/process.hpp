@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Child processes the bench starts (naive QEMU, the kmsdk command, ctest, a
+// busy loop): none can outlive the bench, every wait has a deadline.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace kmsdk::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds from `start` to now.
+double ms_since(Clock::time_point start);
+
+// The kernel sends the child SIGKILL when the bench dies, however it dies
+// (PR_SET_PDEATHSIG); dropping the object kills and reaps it.
+class Child {
+public:
+    // argv[0] searched in PATH, stdin from /dev/null, stdout and stderr
+    // into `output` (truncated). With `own_group`, it leads a process group
+    // of its own, and kill() kills the whole group (ctest and its suites).
+    static Child exec(const std::vector<std::string>& argv, const std::filesystem::path& output,
+                      bool own_group = false);
+    // A child that spins on `cpu` until killed.
+    static Child busy_loop(int cpu);
+
+    Child(Child&& other) noexcept;
+    Child& operator=(Child&&) = delete;
+    Child(const Child&) = delete;
+    Child& operator=(const Child&) = delete;
+    ~Child();
+
+    pid_t pid() const { return pid_; }
+    // A pidfd: readable once the child has exited.
+    int pidfd() const { return pidfd_; }
+
+    // The wait status once exited, without blocking.
+    std::optional<int> poll();
+    // Waits until it exits, `deadline` passes or the bench is interrupted
+    // (nullopt then: still running).
+    std::optional<int> wait_until(Clock::time_point deadline);
+    // SIGKILL and reap; nothing when it has already been reaped.
+    void kill();
+
+private:
+    Child(pid_t pid, bool own_group);
+
+    pid_t pid_ = -1;
+    bool own_group_ = false;
+    int pidfd_ = -1;
+    std::optional<int> status_;
+};
+
+// "exited with status 1", "killed by signal 9".
+std::string describe_status(int status);
+
+// Makes the bench the reaper of its orphaned descendants (or stops it),
+// so that a QEMU whose parent (kmsdk) died is still ours to find and kill.
+void become_subreaper(bool on = true);
+// Descendants of the bench whose command name starts with `prefix`
+// (e.g. "qemu-system"): "pid command line" each. With the bench a
+// subreaper, a leaked QEMU shows up here even when its parent is gone.
+std::vector<std::string> our_processes(const std::string& prefix);
+// Live processes of a process group: "pid command line" each.
+std::vector<std::string> processes_in_group(pid_t group);
+// SIGKILL and reap every child that is left; how many there were.
+std::size_t kill_leftover_children();
+
+// Set by SIGINT/SIGTERM; long loops check it between samples.
+bool interrupted();
+void install_interrupt_handlers();
+// Throws when interrupted(), so RAII cleans up on the way out.
+void check_interrupted();
+
+}  // namespace kmsdk::bench

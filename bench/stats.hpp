@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// Samples, their summary (median, p10, p90, min, max) and how the bench
+// reports them: a Markdown table on stdout, and optionally JSON.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kmsdk::bench {
+
+struct Summary {
+    std::size_t n = 0;
+    double median = 0, p10 = 0, p90 = 0, min = 0, max = 0;
+};
+
+// Percentiles by linear interpolation between the nearest ranks.
+// Throws on an empty set.
+Summary summarize(std::vector<double> samples);
+
+enum class Unit { ms, mb_per_s };
+
+// One measured figure: kmsdk's samples and, when there is one, the naive
+// recipe's equivalent measured in the same invocation.
+struct Figure {
+    std::string key;    // stable name for JSON, e.g. "cli_run_true"
+    std::string label;  // what the table says
+    Unit unit = Unit::ms;
+    std::vector<double> samples;
+    std::string naive_label;  // empty: no naive equivalent
+    std::vector<double> naive;
+    // A target on the median: at most this (times) or at least (throughput).
+    std::optional<double> target;
+    // The ratio naive/kmsdk must reach at least this (the headline).
+    std::optional<double> target_ratio;
+
+    // naive median / kmsdk median, when both exist.
+    std::optional<double> ratio() const;
+    // nullopt when there is no target.
+    std::optional<bool> met() const;
+};
+
+struct KernelReport {
+    std::string release;
+    std::vector<Figure> figures;
+    std::vector<std::string> notes;   // counts, failures of the naive recipe
+    std::vector<std::string> errors;  // what stopped a measurement
+};
+
+struct SuiteTest {
+    std::string name;
+    bool passed = false;
+    double seconds = 0;
+};
+
+struct SuiteReport {
+    bool ran = false;
+    std::string command;
+    double wall_ms = 0;
+    int exit_status = -1;
+    std::vector<SuiteTest> tests;
+    std::vector<std::string> leaked;  // processes of ctest's group alive after it
+    std::string error;
+};
+
+struct StressBoot {
+    unsigned index = 0;  // 1-based
+    std::string kernel;
+    unsigned attempts = 0;    // 0: BootError
+    double to_agent_ms = 0;   // of the attempt that came up
+    double wall_ms = 0;       // construction, `true`, destruction
+    bool ok = false;
+};
+
+struct StressReport {
+    std::vector<std::string> kernels;
+    int busy_cpu = -1;
+    unsigned boots = 0;          // asked for
+    unsigned completed = 0;      // guests that came up and answered `true`
+    unsigned retried = 0;        // came up, but needed more than one attempt
+    unsigned failed = 0;         // BootError: every attempt failed
+    unsigned other_errors = 0;   // came up, then failed otherwise
+    std::vector<double> to_agent_ms;  // per successful boot
+    std::vector<double> wall_ms;      // construction + true + destruction
+    std::vector<StressBoot> records;
+    std::vector<std::string> failures;   // retries, errors
+    std::vector<std::string> slow_boots; // what the kernel log says of the slowest
+    double total_s = 0;
+};
+
+struct Environment {
+    std::string date;  // UTC, ISO 8601
+    std::string host_kernel;
+    std::string cpu_model;
+    unsigned cpus = 0;
+    std::string qemu_version;
+    std::string accel;
+    std::string load_before;
+    std::string load_after;
+    std::string build_type;
+    unsigned runs = 0;
+    unsigned ops = 0;
+};
+
+// "1.62 s", "4.31 ms", "17.2 MB/s".
+std::string format_value(double value, Unit unit);
+
+void print_environment(const Environment& environment);
+void print_kernel_report(const KernelReport& report);
+void print_suite_report(const SuiteReport& report);
+void print_stress_report(const StressReport& report);
+
+// Everything as one JSON document.
+std::string to_json(const Environment& environment, const std::vector<KernelReport>& kernels,
+                    const SuiteReport* suite, const StressReport* stress);
+
+}  // namespace kmsdk::bench
