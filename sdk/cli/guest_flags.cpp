@@ -25,6 +25,7 @@ void GuestFlags::add_to(CLI::App& command)
     command.add_option("--modules-load", modules_load,
                        "List this module in /etc/modules-load.d: the boot pass loads it (repeatable)");
     command.add_option("--memory", memory_mb, "Guest memory in MiB")->capture_default_str();
+    command.add_option("--append", append, "Add to the guest kernel's command line");
     command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
 
     // One value per use of a repeatable option, so that words after it stay
@@ -40,6 +41,8 @@ GuestOptions GuestFlags::options() const
 {
     GuestOptions options;
     options.kernel(kernel).memory_mb(memory_mb);
+    if (!append.empty())
+        options.kernel_cmdline(append);
     for (const auto& device : devices)
         options.device(device);
     for (const auto& module : modules)

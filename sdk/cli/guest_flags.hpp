@@ -18,6 +18,7 @@ struct GuestFlags {
     std::vector<std::string> kernel_modules;
     std::vector<std::string> modprobe_confs;
     std::vector<std::string> modules_load;
+    std::string append;
     unsigned memory_mb = 256;
     bool quiet = false;
 
