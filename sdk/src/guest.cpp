@@ -129,15 +129,18 @@ public:
     void boot()
     {
         kill();
+        stats_ = {};
         std::string failures;
         for (unsigned attempt = 1; attempt <= options_.boot_attempts_; ++attempt) {
-            stats_ = {};
             stats_.attempts = attempt;
             if (boot_once(accel_, options_.boot_timeout_)) {
                 stage();
                 baseline_health();
                 return;
             }
+            // The next QEMU truncates the console: keep what this one said.
+            stats_.failed_attempts.push_back(
+                fmt::format("{}\nConsole tail:\n{}", last_boot_failure_, console_tail(10)));
             failures += fmt::format("attempt {}: {}\n", attempt, last_boot_failure_);
             kill();
         }

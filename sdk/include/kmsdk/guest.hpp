@@ -139,6 +139,9 @@ struct BootStats {
     std::chrono::nanoseconds to_agent{};  // QEMU start to the agent's Hello
     std::chrono::nanoseconds staging{};   // files, modules and the boot pass
     unsigned attempts = 0;
+    // Why each attempt before the one that came up failed, with the
+    // console's last lines then.
+    std::vector<std::string> failed_attempts;
     std::string boot_pass_log;
 };
 
