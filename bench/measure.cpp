@@ -54,7 +54,7 @@ CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs:
         run.failure = fmt::format("kmsdk run did not exit within {} s:\n{}", cli_deadline.count(),
                                   output);
     else if (*status != 0)
-        run.failure = fmt::format("kmsdk run {}:\n{}", describe_status(*status), output);
+        run.failure = fmt::format("kmsdk run {}:\n{}", describe_wait_status(*status), output);
     else
         run.ok = true;
     return run;

@@ -185,7 +185,7 @@ NaiveRun NaiveRecipe::boot(const fs::path& initrd)
         run.failure = fmt::format("no poweroff within {} s; console tail:\n{}",
                                   naive_deadline.count(), last_lines(text, 5));
     else if (*status != 0)
-        run.failure = fmt::format("QEMU {}; console tail:\n{}", describe_status(*status),
+        run.failure = fmt::format("QEMU {}; console tail:\n{}", describe_wait_status(*status),
                                   last_lines(text, 5));
     else if (done == std::string::npos)
         run.failure = fmt::format("/init never finished its work; console tail:\n{}",

@@ -217,15 +217,6 @@ void Child::kill()
     status_ = status;
 }
 
-std::string describe_status(int status)
-{
-    if (WIFEXITED(status))
-        return fmt::format("exited with status {}", WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
-    return fmt::format("ended with wait status {:#x}", status);
-}
-
 void become_subreaper(bool on)
 {
     if (::prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0) != 0)

@@ -4,6 +4,8 @@
 // busy loop): none can outlive the bench, every wait has a deadline.
 #pragma once
 
+#include "child_process.hpp"  // the library's describe_wait_status()
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -13,6 +15,8 @@
 #include <sys/types.h>
 
 namespace kmsdk::bench {
+
+using detail::describe_wait_status;
 
 using Clock = std::chrono::steady_clock;
 
@@ -57,9 +61,6 @@ private:
     int pidfd_ = -1;
     std::optional<int> status_;
 };
-
-// "exited with status 1", "killed by signal 9".
-std::string describe_status(int status);
 
 // Makes the bench the reaper of its orphaned descendants (or stops it),
 // so that a QEMU whose parent (kmsdk) died is still ours to find and kill.

@@ -124,7 +124,7 @@ StressReport run_stress(const StressOptions& options)
         // The spinner must be spinning for the whole run.
         if (auto status = spinner.poll())
             throw std::runtime_error(fmt::format("the busy loop on CPU {} {}", report.busy_cpu,
-                                                 describe_status(*status)));
+                                                 describe_wait_status(*status)));
     }
     report.total_s = ms_since(started) / 1000;
     return report;
