@@ -20,6 +20,7 @@
 #include <fstream>
 #include <optional>
 #include <poll.h>
+#include <sys/wait.h>
 #include <sstream>
 #include <unistd.h>
 #include <utility>
@@ -138,6 +139,13 @@ public:
                 baseline_health();
                 return;
             }
+            if (qemu_refused_) {
+                kill();
+                throw BootError(fmt::format(
+                    "QEMU refused to start the guest: {}\nCheck the devices and options given "
+                    "(see the message above), or run scripts/setup.sh if QEMU is broken.",
+                    last_boot_failure_));
+            }
             // The next QEMU truncates the console: keep what this one said.
             stats_.failed_attempts.push_back(
                 fmt::format("{}\nConsole tail:\n{}", last_boot_failure_, console_tail(10)));
@@ -156,6 +164,7 @@ public:
     bool boot_once(const std::string& accel, std::chrono::milliseconds timeout)
     {
         auto started = std::chrono::steady_clock::now();
+        qemu_refused_ = false;
         auto socket = dir_.path() / "agent.sock";
         std::filesystem::remove(socket);
         std::filesystem::remove(dir_.path() / "qemu.log");
@@ -200,7 +209,7 @@ public:
                 }
             }
         } catch (const detail::ChannelClosed& closed) {
-            auto status = qemu_->poll();
+            auto status = qemu_->wait_for(std::chrono::milliseconds(500));
             last_boot_failure_ = status ? qemu_exit_reason(*status) : closed.what();
         } catch (const proto::ProtocolError& error) {
             last_boot_failure_ = error.what();
@@ -478,8 +487,12 @@ private:
         kernel_log_since(0, &log_seq_, &taint_);
     }
 
-    std::string qemu_exit_reason(int status) const
+    // A guest that dies exits QEMU with 0 (-no-reboot); a QEMU that
+    // cannot start the machine (a bad -device, say) exits 1: not worth
+    // another attempt.
+    std::string qemu_exit_reason(int status)
     {
+        qemu_refused_ = WIFEXITED(status) && WEXITSTATUS(status) != 0;
         auto log = read_text_file(dir_.path() / "qemu.log");
         return fmt::format("QEMU {}{}{}", detail::describe_wait_status(status),
                            log.empty() ? "" : ": ", last_lines(log, 5));
@@ -501,6 +514,7 @@ private:
     std::uint64_t log_seq_ = 0;
     std::uint64_t taint_ = 0;
     std::vector<std::string> unreported_problems_;
+    bool qemu_refused_ = false;
 };
 
 Guest::Guest(GuestOptions options) : impl_{std::make_unique<Impl>(std::move(options))} {}
