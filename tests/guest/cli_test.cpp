@@ -6,6 +6,7 @@
 // what to do; `kmsdk cycle` and `kmsdk kernels` report. After each, no
 // process it started (QEMU above all) is left.
 #include "guest_suite.hpp"
+#include "temp_dir.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -26,33 +27,11 @@
 
 using namespace kmsdk;
 using namespace kmsdk::test;
+using kmsdk::detail::TempDir;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {
-
-// A temporary folder, removed with what it holds.
-class TempDir {
-public:
-    TempDir()
-    {
-        auto pattern = (std::filesystem::temp_directory_path() / "kmsdk-cli-test-XXXXXX").string();
-        if (!::mkdtemp(pattern.data()))
-            throw std::runtime_error(fmt::format("mkdtemp: {}", std::strerror(errno)));
-        path_ = pattern;
-    }
-    ~TempDir()
-    {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 std::string read_file(const std::filesystem::path& path)
 {
@@ -109,7 +88,7 @@ Outcome run_kmsdk(const std::vector<std::string>& args,
 {
     static unsigned runs = 0;
     auto marker = fmt::format("KMSDK_CLI_TEST_RUN={}-{}", ::getpid(), ++runs);
-    TempDir dir;
+    TempDir dir{"kmsdk-cli-test"};
     auto out_path = dir.path() / "stdout";
     auto err_path = dir.path() / "stderr";
 
@@ -219,7 +198,7 @@ TEST_CASE("kmsdk run -m delivers a module that insmod in the guest loads", "[cli
 TEST_CASE("kmsdk run --modprobe-conf and --modules-load load a module with options at boot",
           "[cli]")
 {
-    TempDir dir;
+    TempDir dir{"kmsdk-cli-test"};
     auto conf = dir.path() / "kms_params.conf";
     write_file(conf, "options kms_params number=9080 word=from_modprobe_d\n");
     auto r = run_kmsdk({"run", "--kernel", release(), "-q", "--modprobe-conf", conf.string(),
@@ -263,9 +242,18 @@ TEST_CASE("kmsdk run exits 1 and says how to fetch a kernel that is not cached",
     CHECK_THAT(r.err, Contains("kmsdk kernels fetch 9.9"));
 }
 
+TEST_CASE("kmsdk run exits 1 at once with QEMU's own words when it refuses a device", "[cli]")
+{
+    auto r = run_kmsdk({"run", "--kernel", release(), "-q", "--device", "kms-no-such-device", "--",
+                        "true"});
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Contains("QEMU refused to start the guest") &&
+                          Contains("'kms-no-such-device' is not a valid device model name"));
+}
+
 TEST_CASE("kmsdk run exits 1 naming a .ko that is not a kernel module", "[cli]")
 {
-    TempDir dir;
+    TempDir dir{"kmsdk-cli-test"};
     auto garbage = dir.path() / "x.ko";
     std::string bytes(4096, '\0');
     for (std::size_t i = 0; i < bytes.size(); ++i)
