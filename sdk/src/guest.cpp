@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -171,7 +172,7 @@ public:
         detail::MachineConfig machine{
             .vmlinux = kernel_.vmlinux(),
             .initrd = initrd_,
-            .kernel_cmdline = "console=ttyS0 quiet panic=-1 cryptomgr.notests " + options_.cmdline_,
+            .kernel_cmdline = kernel_cmdline(),
             .memory_mb = options_.memory_mb_,
             .accel = accel,
             .devices = options_.devices_,
@@ -452,6 +453,19 @@ private:
                 unreported_problems_.push_back(describe({problem}));
         }
         boot();
+    }
+
+    std::string kernel_cmdline() const
+    {
+        std::string cmdline = "console=ttyS0 quiet panic=-1 cryptomgr.notests";
+        // QEMU's local APIC timer ticks at 62.5 MHz (its 1 GHz bus divided
+        // by the 16 Linux programs), so the kernel's 100 ms calibration of
+        // it can be skipped: that is 0.1 s of every boot under emulation.
+        if (auto hz = std::atoi(kernel_.config_value("CONFIG_HZ").c_str()); hz > 0)
+            cmdline += fmt::format(" lapic_timer_period={}", 62'500'000 / hz);
+        if (!options_.cmdline_.empty())
+            cmdline += " " + options_.cmdline_;
+        return cmdline;
     }
 
     // The problems the kernel printed on its console, then its last lines:
