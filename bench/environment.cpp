@@ -22,8 +22,8 @@ std::string qemu_version()
     auto log = std::filesystem::temp_directory_path() / fmt::format("kmsdk-bench-{}-qemu-version", ::getpid());
     std::string version = "QEMU (version unknown)";
     try {
-        auto qemu = Child::exec({"qemu-system-x86_64", "--version"}, log);
-        if (auto status = qemu.wait_until(Clock::now() + std::chrono::seconds(10)); status && *status == 0) {
+        auto qemu = start({"qemu-system-x86_64", "--version"}, log);
+        if (auto status = wait_until(qemu, Clock::now() + std::chrono::seconds(10)); status && *status == 0) {
             auto text = read_file(log);
             version = text.substr(0, text.find('\n'));
         }

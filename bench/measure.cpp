@@ -40,8 +40,8 @@ CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs:
     auto log = workdir / "kmsdk-run.log";
     CliRun run;
     auto started = Clock::now();
-    auto child = Child::exec({kmsdk.string(), "run", "-k", release, "--", "true"}, log);
-    auto status = child.wait_until(started + cli_deadline);
+    auto child = start({kmsdk.string(), "run", "-k", release, "--", "true"}, log);
+    auto status = wait_until(child, started + cli_deadline);
     run.total_ms = ms_since(started);
     child.kill();
 

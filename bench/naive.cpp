@@ -155,7 +155,7 @@ NaiveRun NaiveRecipe::boot(const fs::path& initrd)
     NaiveRun run;
     auto started = Clock::now();
     auto deadline = started + naive_deadline;
-    auto qemu = Child::exec(command(initrd), workdir_ / "naive-qemu.log");
+    auto qemu = start(command(initrd), workdir_ / "naive-qemu.log");
     bool ready = false;
     while (!qemu.poll() && Clock::now() < deadline) {
         pollfd fds[2] = {{qemu.pidfd(), POLLIN, 0}, {watch_fd, POLLIN, 0}};

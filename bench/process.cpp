@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -12,10 +13,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,15 +25,6 @@ volatile std::sig_atomic_t stop_requested = 0;
 extern "C" void on_interrupt(int)
 {
     stop_requested = 1;
-}
-
-// In the child, right after fork: die with the parent.
-void die_with_parent(pid_t parent)
-{
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    // The parent may have died before prctl took effect.
-    if (::getppid() != parent)
-        ::_exit(127);
 }
 
 // "pid ppid comm" of every process, from /proc/<pid>/stat.
@@ -92,129 +80,29 @@ double ms_since(Clock::time_point start)
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-Child::Child(pid_t pid, bool own_group) : pid_{pid}, own_group_{own_group}
+Child start(const std::vector<std::string>& argv, const std::filesystem::path& output,
+            bool own_group)
 {
-    // glibc 2.36 declares pidfd_open() without extern "C": call the kernel directly.
-    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd_ < 0) {
-        int error = errno;
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, nullptr, 0);
-        throw std::runtime_error(fmt::format("pidfd_open: {}", std::strerror(error)));
-    }
+    return Child{argv, output, Child::Options{.own_process_group = own_group}};
 }
 
-Child Child::exec(const std::vector<std::string>& argv, const std::filesystem::path& output,
-                  bool own_group)
+Child busy_loop(int cpu)
 {
-    if (argv.empty())
-        throw std::invalid_argument("Child::exec needs a program");
-    std::vector<char*> args;
-    for (const auto& arg : argv)
-        args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-
-    // Prepared before fork: after it, only async-signal-safe calls.
-    int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0)
-        throw std::runtime_error(fmt::format("cannot open {}: {}", output.string(),
-                                             std::strerror(errno)));
-    int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        die_with_parent(parent);
-        if (own_group)
-            ::setpgid(0, 0);
-        ::dup2(null, STDIN_FILENO);
-        ::dup2(out, STDOUT_FILENO);
-        ::dup2(out, STDERR_FILENO);
-        ::execvp(args[0], args.data());
-        const char msg[] = "exec failed\n";
-        [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-        ::_exit(127);
-    }
-    int fork_error = errno;
-    ::close(out);
-    if (null >= 0)
-        ::close(null);
-    if (pid < 0)
-        throw std::runtime_error(fmt::format("cannot start {}: fork: {}", argv[0],
-                                             std::strerror(fork_error)));
-    if (own_group)
-        ::setpgid(pid, pid);  // as the child does: whoever runs first
-    return Child{pid, own_group};
+    return start({"taskset", "--cpu-list", std::to_string(cpu), "sh", "-c", "while :; do :; done"},
+                 "/dev/null");
 }
 
-Child Child::busy_loop(int cpu)
+std::optional<int> wait_until(Child& child, Clock::time_point deadline)
 {
-    pid_t parent = ::getpid();
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        die_with_parent(parent);
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        if (::sched_setaffinity(0, sizeof set, &set) != 0)
-            ::_exit(126);
-        volatile unsigned long spins = 0;
-        for (;;)
-            spins = spins + 1;
-    }
-    if (pid < 0)
-        throw std::runtime_error(fmt::format("cannot start a busy loop: fork: {}",
-                                             std::strerror(errno)));
-    return Child{pid, false};
-}
-
-Child::Child(Child&& other) noexcept
-    : pid_{std::exchange(other.pid_, -1)},
-      own_group_{other.own_group_},
-      pidfd_{std::exchange(other.pidfd_, -1)},
-      status_{other.status_}
-{
-}
-
-Child::~Child()
-{
-    kill();
-    if (pidfd_ >= 0)
-        ::close(pidfd_);
-}
-
-std::optional<int> Child::poll()
-{
-    if (status_ || pid_ < 0)
-        return status_;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_)
-        status_ = status;
-    return status_;
-}
-
-std::optional<int> Child::wait_until(Clock::time_point deadline)
-{
-    while (!poll() && !interrupted()) {
+    while (!interrupted()) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
         if (left <= 0)
             break;
-        pollfd fd{pidfd_, POLLIN, 0};
-        ::poll(&fd, 1, static_cast<int>(std::min<long long>(left, 1000)));
+        // Short slices, so that an interrupt is noticed within a second.
+        if (auto status = child.wait_for(std::chrono::milliseconds(std::min<long long>(left, 1000))))
+            return status;
     }
-    return status_;
-}
-
-void Child::kill()
-{
-    if (own_group_ && pid_ > 0 && !status_)
-        ::kill(-pid_, SIGKILL);  // the group, even when its leader is gone
-    if (pid_ < 0 || poll())
-        return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    status_ = status;
+    return child.poll();
 }
 
 void become_subreaper(bool on)

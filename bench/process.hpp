@@ -23,44 +23,20 @@ using Clock = std::chrono::steady_clock;
 // Milliseconds from `start` to now.
 double ms_since(Clock::time_point start);
 
-// The kernel sends the child SIGKILL when the bench dies, however it dies
-// (PR_SET_PDEATHSIG); dropping the object kills and reaps it.
-class Child {
-public:
-    // argv[0] searched in PATH, stdin from /dev/null, stdout and stderr
-    // into `output` (truncated). With `own_group`, it leads a process group
-    // of its own, and kill() kills the whole group (ctest and its suites).
-    static Child exec(const std::vector<std::string>& argv, const std::filesystem::path& output,
-                      bool own_group = false);
-    // A child that spins on `cpu` until killed.
-    static Child busy_loop(int cpu);
+// Children are the library's: SIGKILL when the bench dies (PR_SET_PDEATHSIG),
+// killed and reaped when dropped, a pidfd to wait on.
+using Child = detail::ChildProcess;
 
-    Child(Child&& other) noexcept;
-    Child& operator=(Child&&) = delete;
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child();
-
-    pid_t pid() const { return pid_; }
-    // A pidfd: readable once the child has exited.
-    int pidfd() const { return pidfd_; }
-
-    // The wait status once exited, without blocking.
-    std::optional<int> poll();
-    // Waits until it exits, `deadline` passes or the bench is interrupted
-    // (nullopt then: still running).
-    std::optional<int> wait_until(Clock::time_point deadline);
-    // SIGKILL and reap; nothing when it has already been reaped.
-    void kill();
-
-private:
-    Child(pid_t pid, bool own_group);
-
-    pid_t pid_ = -1;
-    bool own_group_ = false;
-    int pidfd_ = -1;
-    std::optional<int> status_;
-};
+// argv[0] searched in PATH, stdout and stderr into `output`. With
+// `own_group`, it leads a process group of its own, and kill() kills the
+// whole group (ctest and its suites).
+Child start(const std::vector<std::string>& argv, const std::filesystem::path& output,
+            bool own_group = false);
+// A child that spins on `cpu` until killed.
+Child busy_loop(int cpu);
+// Waits until the child exits, `deadline` passes or the bench is
+// interrupted (nullopt then: still running).
+std::optional<int> wait_until(Child& child, Clock::time_point deadline);
 
 // Makes the bench the reaper of its orphaned descendants (or stops it),
 // so that a QEMU whose parent (kmsdk) died is still ours to find and kill.

@@ -66,7 +66,7 @@ StressReport run_stress(const StressOptions& options)
     report.busy_cpu = options.busy_cpu >= 0
                           ? options.busy_cpu
                           : static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)) - 1;
-    auto spinner = Child::busy_loop(report.busy_cpu);
+    auto spinner = busy_loop(report.busy_cpu);
 
     auto started = Clock::now();
     for (unsigned i = 0; i < options.boots && !interrupted(); ++i) {

@@ -26,8 +26,8 @@ SuiteReport run_guest_suites(const std::filesystem::path& build_dir, unsigned jo
     // and check that the QEMU is gone).
     become_subreaper(false);
     auto started = Clock::now();
-    auto ctest = Child::exec(argv, log, /*own_group=*/true);
-    auto status = ctest.wait_until(started + std::chrono::seconds(deadline_s));
+    auto ctest = start(argv, log, /*own_group=*/true);
+    auto status = wait_until(ctest, started + std::chrono::seconds(deadline_s));
     report.wall_ms = ms_since(started);
     become_subreaper(true);
     // ctest leads a process group, and so far the suites and their QEMUs

@@ -3,21 +3,24 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <thread>
 #include <utility>
 #include <unistd.h>
 
 namespace kmsdk::detail {
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv,
-                           const std::filesystem::path& output)
+                           const std::filesystem::path& output, Options options)
+    : own_process_group_{options.own_process_group}
 {
     if (argv.empty())
         throw std::invalid_argument("ChildProcess needs a program");
@@ -28,7 +31,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
 
     // Everything the child needs is prepared before fork: after it, only
     // async-signal-safe calls.
-    int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (out < 0)
         throw std::runtime_error(fmt::format("cannot open {}: {}", output.string(),
                                              std::strerror(errno)));
@@ -41,6 +44,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
         // The parent may have died before prctl took effect.
         if (::getppid() != parent)
             ::_exit(127);
+        if (own_process_group_)
+            ::setpgid(0, 0);
         ::dup2(null, STDIN_FILENO);
         ::dup2(out, STDOUT_FILENO);
         ::dup2(out, STDERR_FILENO);
@@ -56,16 +61,31 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
     if (pid_ < 0)
         throw std::runtime_error(fmt::format("cannot start {}: fork failed: {}", argv[0],
                                              std::strerror(fork_errno)));
+    if (own_process_group_)
+        ::setpgid(pid_, pid_);  // as the child does: whichever runs first
+    // glibc 2.36 declares pidfd_open() without extern "C": ask the kernel.
+    pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+    if (pidfd_ < 0) {
+        int error = errno;
+        kill();
+        throw std::runtime_error(fmt::format("cannot watch {}: pidfd_open: {}", argv[0],
+                                             std::strerror(error)));
+    }
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_{std::exchange(other.pid_, -1)}, status_{other.status_}
+    : pid_{std::exchange(other.pid_, -1)},
+      pidfd_{std::exchange(other.pidfd_, -1)},
+      own_process_group_{other.own_process_group_},
+      status_{other.status_}
 {
 }
 
 ChildProcess::~ChildProcess()
 {
     kill();
+    if (pidfd_ >= 0)
+        ::close(pidfd_);
 }
 
 std::optional<int> ChildProcess::poll()
@@ -81,13 +101,20 @@ std::optional<int> ChildProcess::poll()
 std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout)
 {
     auto until = std::chrono::steady_clock::now() + timeout;
-    while (!poll() && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!poll()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            break;
+        pollfd exited{pidfd_, POLLIN, 0};
+        ::poll(&exited, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
+    }
     return status_;
 }
 
 void ChildProcess::kill()
 {
+    if (own_process_group_ && pid_ > 0 && !status_)
+        ::kill(-pid_, SIGKILL);  // the group, even when its leader is gone
     if (pid_ < 0 || poll())
         return;
     ::kill(pid_, SIGKILL);

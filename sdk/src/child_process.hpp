@@ -16,9 +16,20 @@ namespace kmsdk::detail {
 // and dropping the object kills and reaps it.
 class ChildProcess {
 public:
+    struct Options {
+        // Lead a process group of its own; kill() then kills the whole
+        // group (a test runner and everything it started).
+        bool own_process_group = false;
+    };
+
     // Starts argv[0] (searched in PATH) with stdin from /dev/null and
-    // stdout and stderr appended to `output`.
-    ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& output);
+    // stdout and stderr written to `output` (truncated first).
+    ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& output,
+                 Options options);
+    ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& output)
+        : ChildProcess(argv, output, Options{})
+    {
+    }
     ChildProcess(ChildProcess&& other) noexcept;
     ChildProcess& operator=(ChildProcess&&) = delete;
     ChildProcess(const ChildProcess&) = delete;
@@ -26,15 +37,20 @@ public:
     ~ChildProcess();
 
     pid_t pid() const { return pid_; }
+    // Readable once the child has exited: for poll() alongside other fds.
+    int pidfd() const { return pidfd_; }
     // The wait status once it has exited, without blocking.
     std::optional<int> poll();
     // Waits up to `timeout` for it to exit by itself.
     std::optional<int> wait_for(std::chrono::milliseconds timeout);
-    // SIGKILL and reap; returns at once if it has already exited.
+    // SIGKILL (its group too, if it leads one) and reap; returns at once if
+    // it has already been reaped.
     void kill();
 
 private:
     pid_t pid_ = -1;
+    int pidfd_ = -1;
+    bool own_process_group_ = false;
     std::optional<int> status_;
 };
 
