@@ -23,6 +23,7 @@ namespace {
 const std::vector<std::string> sample_modules = {
     "kms_hello", "kms_params",   "kms_core",      "kms_consumer",
     "kms_proprietary", "kms_checksum", "kms_multifile", "kms_printk",
+    "kms_edu",
 };
 
 std::vector<std::string> releases()
@@ -95,6 +96,22 @@ TEST_CASE("modinfo -p shows every parameter with its type and description", "[mo
             REQUIRE(hello.size() == 1);
             CHECK(hello[0].name == "whom");
             CHECK(hello[0].type == "charp");
+        }
+}
+
+TEST_CASE("a PCI driver's device table becomes the alias depmod indexes", "[modinfo]")
+{
+    for (const auto& release : releases())
+        DYNAMIC_SECTION(release)
+        {
+            auto edu = built(release, "kms_edu");
+            // What the guest's coldplug matches /sys/.../modalias against.
+            CHECK(edu.fields("alias") ==
+                  std::vector<std::string>{"pci:v00001234d000011E8sv*sd*bc*sc*i*"});
+            auto params = edu.parameters();
+            REQUIRE(params.size() == 1);
+            CHECK(params[0].name == "use_msi");
+            CHECK(params[0].type == "bool");
         }
 }
 
