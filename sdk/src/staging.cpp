@@ -7,25 +7,49 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <stdexcept>
 
 namespace kmsdk::detail {
 
-std::filesystem::path agent_binary()
+namespace {
+
+// Where the kms_edu driver's command-line tool goes in a guest with an edu
+// device: on the agent's PATH, in a folder the initramfs always has.
+constexpr const char* edu_ctl_guest_path = "/usr/bin/kms-edu-ctl";
+
+// QEMU's -device argument is the device's name, then its ",key=value"s.
+bool has_edu_device(const std::vector<std::string>& devices)
 {
-    if (const char* chosen = std::getenv("KMSDK_AGENT"); chosen && *chosen)
+    return std::ranges::any_of(devices, [](std::string_view device) {
+        return device == "edu" || device.starts_with("edu,");
+    });
+}
+
+}  // namespace
+
+std::filesystem::path guest_program(std::string_view name, const char* env_override)
+{
+    if (const char* chosen = std::getenv(env_override); chosen && *chosen)
         return chosen;
     // The library is the same whether used from its build tree or
-    // installed: look where each would have put the agent.
-    for (const char* candidate : {KMSDK_BUILD_AGENT_PATH, KMSDK_INSTALLED_AGENT_PATH})
+    // installed: look where each would have put the program.
+    auto built = std::filesystem::path{KMSDK_BUILD_PROGRAM_DIR} / name;
+    auto installed = std::filesystem::path{KMSDK_INSTALLED_PROGRAM_DIR} / name;
+    for (const auto& candidate : {built, installed})
         if (std::filesystem::exists(candidate))
             return candidate;
     throw std::runtime_error(fmt::format(
-        "the guest agent is missing (looked for {} and {}): build it with "
-        "'cmake --build build --target kmsdk-agent', install kmsdk, or set KMSDK_AGENT",
-        KMSDK_BUILD_AGENT_PATH, KMSDK_INSTALLED_AGENT_PATH));
+        "{} is missing (looked for {} and {}): build it with "
+        "'cmake --build build --target {}', install kmsdk, or set {} to its path",
+        name, built.string(), installed.string(), name, env_override));
+}
+
+std::filesystem::path agent_binary()
+{
+    return guest_program("kmsdk-agent", "KMSDK_AGENT");
 }
 
 StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel)
@@ -52,6 +76,11 @@ StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel)
             plan.files.push_back({modules_root + module.relative_path, decompressed(module), 0644});
 
     plan.files.insert(plan.files.end(), extra.begin(), extra.end());
+    if (has_edu_device(options.devices_)) {
+        auto tool = guest_program("kms-edu-ctl", "KMSDK_EDU_CTL");
+        plan.files.push_back({edu_ctl_guest_path, read_file(tool), 0755});
+    }
+    // The caller's own files last, so that one of them may replace ours.
     for (const auto& file : options.files_)
         plan.files.push_back({file.path, file.contents, file.mode});
     if (!options.modules_load_.empty()) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kmsdk::detail {
@@ -22,8 +23,12 @@ struct StagingPlan {
     std::vector<File> files;
 };
 
-// The agent binary for the guest's /init: $KMSDK_AGENT, else the one built
-// with this library, else the installed one.
+// A program kmsdk builds to run inside guests (the agent, kms-edu-ctl):
+// $<env_override> when set, else the one built with this library, else the
+// installed one. Throws, saying how to get it, when there is none.
+std::filesystem::path guest_program(std::string_view name, const char* env_override);
+
+// The agent binary for the guest's /init ($KMSDK_AGENT overrides).
 std::filesystem::path agent_binary();
 
 }  // namespace kmsdk::detail

@@ -94,7 +94,9 @@ public:
     GuestOptions& modules(const std::vector<std::filesystem::path>& kos);
     // Modules of the kernel itself, by name or alias, with their closure.
     GuestOptions& kernel_module(std::string name);
-    // A QEMU -device argument, e.g. "edu".
+    // A QEMU -device argument, e.g. "edu". An edu device ("edu" or
+    // "edu,<properties>") also brings kms-edu-ctl, the kms_edu driver's
+    // command-line tool, onto the guest's PATH as /usr/bin/kms-edu-ctl.
     GuestOptions& device(std::string qemu_device);
     GuestOptions& memory_mb(unsigned mb);
     // Any file, written before the boot pass.
