@@ -204,16 +204,23 @@ static int kms_edu_dma(struct kms_edu *edu, loff_t offset, size_t len,
 	return ret;
 }
 
+/*
+ * Takes the engine for a transfer of len bytes at offset, after the one
+ * check that stands between user space and an aborted machine.
+ */
+static int kms_edu_dma_claim(struct kms_edu *edu, loff_t offset, size_t len)
+{
+	if (!kms_edu_dma_range_ok(offset, len))
+		return -EINVAL;
+	return mutex_lock_interruptible(&edu->dma_lock);
+}
+
 int kms_edu_dma_to_device(struct kms_edu *edu, loff_t offset,
 			  const void *data, size_t len)
 {
 	int ret;
 
-	/* The one check between user space and an aborted machine. */
-	if (!kms_edu_dma_range_ok(offset, len))
-		return -EINVAL;
-
-	ret = mutex_lock_interruptible(&edu->dma_lock);
+	ret = kms_edu_dma_claim(edu, offset, len);
 	if (ret)
 		return ret;
 	memcpy(edu->dma_buffer, data, len);
@@ -227,11 +234,7 @@ int kms_edu_dma_from_device(struct kms_edu *edu, loff_t offset,
 {
 	int ret;
 
-	/* As for the other direction. */
-	if (!kms_edu_dma_range_ok(offset, len))
-		return -EINVAL;
-
-	ret = mutex_lock_interruptible(&edu->dma_lock);
+	ret = kms_edu_dma_claim(edu, offset, len);
 	if (ret)
 		return ret;
 	ret = kms_edu_dma(edu, offset, len, true);

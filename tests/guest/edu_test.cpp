@@ -779,10 +779,7 @@ TEST_CASE("unbind while a process is in the middle of requests: it fails with EN
         auto log = kernel_log_during(g, [&] { run = g.run(fmt::format(
             "timeout 60 kms-edu-ctl {3} > /tmp/edu-bg.out 2>&1 &\n"
             "pid=$!\n"
-            "i=0\n"
-            "while [ \"$(cat /sys/module/kms_edu/refcnt)\" != 1 ] && [ $i -lt 200 ]; do\n"
-            "    sleep 0.05; i=$((i + 1))\n"
-            "done\n"
+            "{4}"
             "sleep 0.5\n"
             "echo {0} > {1}unbind\n"
             "echo \"unbind $?\"\n"
@@ -791,7 +788,8 @@ TEST_CASE("unbind while a process is in the middle of requests: it fails with EN
             "echo \"output $(cat /tmp/edu-bg.out | tr '\\n' ' ')\"\n"
             "echo {0} > {1}bind\n"
             "echo \"bind $?\"\n",
-            bdf, driver_dir, device_node, requests),
+            bdf, driver_dir, device_node, requests,
+            wait_for_refcount_script("kms_edu", 1)),
             std::chrono::seconds(120)); });
         INFO(run.out << run.err);
         REQUIRE(run.status == 0);
@@ -816,36 +814,16 @@ TEST_CASE("rmmod while /dev/kms_edu is open fails in use, and succeeds once it i
     require_default(g);
 
     // A process that sleeps with the device open, past this command.
-    auto held = g.run(
-        "sleep 1000 < /dev/kms_edu > /dev/null 2>&1 &\n"
-        "echo $!\n"
-        "i=0\n"
-        "while [ \"$(cat /sys/module/kms_edu/refcnt)\" != 1 ] && [ $i -lt 100 ]; do\n"
-        "    sleep 0.05; i=$((i + 1))\n"
-        "done\n");
-    REQUIRE(held.status == 0);
-    auto holder = trimmed(held.out);
+    auto holder = hold_open(g, device_node, "kms_edu");
     restore.holder(holder);
-    REQUIRE(g.read("/sys/module/kms_edu/refcnt") == "1\n");
 
     // kmod's checks first (the agent words them as kmod does), then the
     // kernel's own answer to delete_module, through busybox: EAGAIN.
-    auto refused = g.rmmod("kms_edu");
-    CHECK(refused.error == EBUSY);
-    CHECK(refused.message == "Module kms_edu is in use");
-    auto busybox = g.run("rmmod kms_edu");
-    CHECK(busybox.status != 0);
-    CHECK_THAT(busybox.err, Contains("Resource temporarily unavailable"));
-    CHECK(is_loaded(g, "kms_edu"));
+    check_rmmod_refused_in_use(g, "kms_edu");
     CHECK(bound(g));
     CHECK_HEALTHY(g);
 
-    auto closed = g.run(
-        "kill " + holder + "\n"
-        "i=0\n"
-        "while [ \"$(cat /sys/module/kms_edu/refcnt)\" != 0 ] && [ $i -lt 100 ]; do\n"
-        "    sleep 0.05; i=$((i + 1))\n"
-        "done\n");
+    auto closed = g.run("kill " + holder + "\n" + wait_for_refcount_script("kms_edu", 0));
     REQUIRE(closed.status == 0);
     REQUIRE(g.read("/sys/module/kms_edu/refcnt") == "0\n");
     REQUIRE(g.rmmod("kms_edu").ok());

@@ -85,22 +85,6 @@ std::optional<KernelSymbol> find_symbol(const std::vector<KernelSymbol>& symbols
     return std::nullopt;
 }
 
-// Opens /dev/kms_refheld in a process that sleeps in the background with
-// the file open, and waits (a bounded while) until the module counts that
-// reference. The process outlives the command: nothing closes the file
-// until the guest goes down.
-void hold_refheld_open(Guest& g)
-{
-    auto held = g.run(
-        "sleep 1000 < /dev/kms_refheld > /dev/null 2>&1 &\n"
-        "i=0\n"
-        "while [ \"$(cat /sys/module/kms_refheld/refcnt)\" != 1 ] && [ $i -lt 100 ]; do\n"
-        "    sleep 0.05; i=$((i + 1))\n"
-        "done\n");
-    REQUIRE(held.status == 0);
-    REQUIRE(g.read("/sys/module/kms_refheld/refcnt") == "1\n");
-}
-
 // Boots the guest again at the end of a test that leaves what no rmmod
 // undoes (a taint, a module unloaded under an open file), also when an
 // assertion stopped the test early.
@@ -351,7 +335,7 @@ TEST_CASE("an open file holds kms_refheld: rmmod fails, rmmod -f unloads it and 
     REQUIRE((taint_mask(g) & taint_forced_rmmod) == 0);
     auto loaded = kernel_log_during(g, [&] { REQUIRE(g.insmod("kms_refheld").ok()); });
     CHECK_THAT(loaded, Contains("kms_refheld: loaded; an open /dev/kms_refheld holds the module"));
-    auto opened = kernel_log_during(g, [&] { hold_refheld_open(g); });
+    auto opened = kernel_log_during(g, [&] { hold_open(g, "/dev/kms_refheld", "kms_refheld"); });
     CHECK_THAT(opened, Contains("kms_refheld: opened, module refcount 1"));
 
     // Used by a file, not a module: a count and no names.
@@ -359,12 +343,7 @@ TEST_CASE("an open file holds kms_refheld: rmmod fails, rmmod -f unloads it and 
     REQUIRE(lsmod.size() == 3);
     CHECK(lsmod[2] == "1");
 
-    auto refused = g.rmmod("kms_refheld");
-    CHECK(refused.error == EBUSY);
-    CHECK(refused.message == "Module kms_refheld is in use");
-    auto busybox = g.run("rmmod kms_refheld");
-    CHECK(busybox.status != 0);
-    CHECK_THAT(busybox.err, Contains("Resource temporarily unavailable"));
+    check_rmmod_refused_in_use(g, "kms_refheld");
     REQUIRE(is_loaded(g, "kms_refheld"));
     // A bystander, to see where the taint is recorded.
     REQUIRE(g.insmod("kms_core").ok());

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <iterator>
 #include <memory>
@@ -82,6 +83,37 @@ std::string kernel_log_during(Guest& guest, const std::function<void()>& action)
     if (after.compare(0, before.size(), before) == 0)
         return after.substr(before.size());
     return after;
+}
+
+std::string wait_for_refcount_script(std::string_view module, int count)
+{
+    return fmt::format("i=0\n"
+                       "while [ \"$(cat /sys/module/{0}/refcnt)\" != {1} ] && [ $i -lt 100 ]; do\n"
+                       "    sleep 0.05; i=$((i + 1))\n"
+                       "done\n",
+                       module, count);
+}
+
+std::string hold_open(Guest& guest, std::string_view node, std::string_view module)
+{
+    auto held = guest.run(fmt::format("sleep 1000 < {} > /dev/null 2>&1 &\necho $!\n{}", node,
+                                      wait_for_refcount_script(module, 1)));
+    REQUIRE(held.status == 0);
+    REQUIRE(guest.read(fmt::format("/sys/module/{}/refcnt", module)) == "1\n");
+    auto pid = words(held.out);
+    REQUIRE(pid.size() == 1);
+    return pid[0];
+}
+
+void check_rmmod_refused_in_use(Guest& guest, std::string_view module)
+{
+    auto refused = guest.rmmod(module);
+    CHECK(refused.error == EBUSY);
+    CHECK(refused.message == fmt::format("Module {} is in use", module));
+    auto busybox = guest.run(fmt::format("rmmod {}", module));
+    CHECK(busybox.status != 0);
+    CHECK_THAT(busybox.err, Catch::Contains("Resource temporarily unavailable"));
+    CHECK(is_loaded(guest, module));
 }
 
 }  // namespace kmsdk::test

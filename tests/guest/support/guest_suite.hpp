@@ -43,6 +43,19 @@ std::vector<std::string> lines_with(std::string_view text, std::string_view need
 // The dmesg lines the kernel logged while `action` ran.
 std::string kernel_log_during(Guest& guest, const std::function<void()>& action);
 
+// A shell snippet that waits, up to 5 s, until /sys/module/<module>/refcnt
+// reads `count`: for scripts that start or stop a process holding a file.
+std::string wait_for_refcount_script(std::string_view module, int count);
+
+// Starts a process in the guest that holds `node` open past this call (a
+// file whose fops name `module` as owner holds the module), waits until the
+// reference shows, and returns the holder's pid.
+std::string hold_open(Guest& guest, std::string_view node, std::string_view module);
+
+// rmmod of a module that an open file holds fails: the agent words it as
+// kmod does (EBUSY, "in use"), busybox passes the kernel's EAGAIN on.
+void check_rmmod_refused_in_use(Guest& guest, std::string_view module);
+
 }  // namespace kmsdk::test
 
 // Fails the test with the guest's health report (Oops, WARN, new taints);
