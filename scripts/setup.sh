@@ -16,6 +16,8 @@ readonly packages=(
 	# host build of the SDK
 	cmake g++ make pkg-config
 	catch2 libcli11-dev libfmt-dev libarchive-dev libkmod-dev
+	# QMP, the QEMU monitor protocol that saves and restores guests, is JSON
+	nlohmann-json3-dev
 	# the guest agent is linked statically, zlib included
 	zlib1g-dev
 	# Kbuild against Debian's headers: both series were built with gcc-12,

@@ -50,6 +50,7 @@ Reply handle(Channel& channel, const proto::Frame& request, bool& session_served
     case Type::Rmmod: return remove_module(fields);
     case Type::BootPass: return boot_pass();
     case Type::ReadKernelLog: return read_kernel_log(fields);
+    case Type::Resume: return resume(fields);
     case Type::PtyOpen:
         serve_pty_session(channel, request.id, fields);
         session_served = true;

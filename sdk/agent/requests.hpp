@@ -30,6 +30,7 @@ Reply insert_module(proto::PayloadReader& request);      // modules.cpp
 Reply remove_module(proto::PayloadReader& request);      // modules.cpp
 Reply boot_pass();                                       // boot_pass.cpp
 Reply read_kernel_log(proto::PayloadReader& request);    // kernel_log.cpp
+Reply resume(proto::PayloadReader& request);             // resume.cpp
 
 // PtyOpen: runs the whole session, sending PtyOutput and finally PtyExit
 // with the request's id itself. Throws (RequestError) only if the session

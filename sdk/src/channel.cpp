@@ -7,57 +7,17 @@
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <thread>
 
 namespace kmsdk::detail {
 
 Channel Channel::connect(const std::filesystem::path& socket, const Deadline& deadline)
 {
-    sockaddr_un address{};
-    address.sun_family = AF_UNIX;
-    if (socket.native().size() >= sizeof address.sun_path)
-        throw std::runtime_error(fmt::format("socket path {} is too long; set TMPDIR to a shorter folder",
-                                             socket.string()));
-    std::strncpy(address.sun_path, socket.c_str(), sizeof address.sun_path - 1);
-
-    for (;;) {
-        UniqueFd fd{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)};
-        if (!fd)
-            throw std::runtime_error(fmt::format("socket(): {}", std::strerror(errno)));
-        if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-            return Channel{std::move(fd)};
-        int err = errno;
-        if (err != ENOENT && err != ECONNREFUSED && err != EAGAIN)
-            throw std::runtime_error(fmt::format("cannot connect to the guest's channel {}: {}",
-                                                 socket.string(), std::strerror(err)));
-        if (deadline.expired())
-            throw ChannelClosed(fmt::format("QEMU did not open the guest's channel {} in time",
-                                            socket.string()));
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
+    return Channel{connect_unix_socket(socket, deadline, "the guest's channel")};
 }
 
 void Channel::send(const proto::Frame& frame, const Deadline& deadline)
 {
-    auto bytes = proto::encode(frame);
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        auto n = ::send(fd_.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n > 0) {
-            sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno != EAGAIN)
-            throw ChannelClosed(fmt::format("the guest's channel closed while sending: {}",
-                                            std::strerror(errno)));
-        pollfd pfd{fd_.get(), POLLOUT, 0};
-        if (::poll(&pfd, 1, deadline.poll_ms()) == 0 && deadline.expired())
-            throw ChannelClosed(fmt::format("the guest took no data for {} ms",
-                                            std::chrono::duration_cast<std::chrono::milliseconds>(deadline.budget()).count()));
-    }
+    send_all(fd_.get(), proto::encode(frame), deadline, "the guest's channel");
 }
 
 bool Channel::peer_closed() const

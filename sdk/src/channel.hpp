@@ -4,18 +4,13 @@
 #include "deadline.hpp"
 #include "kmsdk/protocol.hpp"
 #include "unique_fd.hpp"
+#include "unix_socket.hpp"
 
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
 
 namespace kmsdk::detail {
-
-// The channel is gone: QEMU exited, or the guest closed its end.
-class ChannelClosed : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 // The host's end of the agent's virtio-serial port: a Unix socket that QEMU
 // listens on.

@@ -49,6 +49,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
         ::dup2(null, STDIN_FILENO);
         ::dup2(out, STDOUT_FILENO);
         ::dup2(out, STDERR_FILENO);
+        // dup2 clears close-on-exec on the copy; when the numbers are
+        // equal it does nothing, so clear the flag itself.
+        if (options.pass_fd == passed_fd_number)
+            ::fcntl(passed_fd_number, F_SETFD, 0);
+        else if (options.pass_fd >= 0)
+            ::dup2(options.pass_fd, passed_fd_number);
         ::execvp(args[0], args.data());
         const char msg[] = "exec failed\n";
         [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);

@@ -20,7 +20,13 @@ public:
         // Lead a process group of its own; kill() then kills the whole
         // group (a test runner and everything it started).
         bool own_process_group = false;
+        // A descriptor the child gets as its fd 3 (say, a file QEMU reads
+        // a saved machine from); -1 for none.
+        int pass_fd = -1;
     };
+
+    // The descriptor number Options::pass_fd has in the child.
+    static constexpr int passed_fd_number = 3;
 
     // Starts argv[0] (searched in PATH) with stdin from /dev/null and
     // stdout and stderr written to `output` (truncated first).

@@ -5,10 +5,14 @@
 #include "channel.hpp"
 #include "child_process.hpp"
 #include "deadline.hpp"
+#include "kmsdk/cache.hpp"
 #include "kmsdk/initramfs.hpp"
 #include "kmsdk/kernel_log.hpp"
 #include "kmsdk/protocol.hpp"
+#include "kmsdk/snapshots.hpp"
 #include "qemu.hpp"
+#include "qmp.hpp"
+#include "snapshot_store.hpp"
 #include "staging.hpp"
 #include "temp_dir.hpp"
 #include "terminal.hpp"
@@ -18,11 +22,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <future>
+#include <iostream>
 #include <optional>
 #include <poll.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 #include <utility>
 
@@ -110,6 +120,9 @@ public:
         accel_ = detail::choose_accel(options_.accel_, [this](const std::string& accel) {
             return boot_once(accel, std::chrono::seconds(4));
         });
+        const char* cold = std::getenv("KMSDK_COLD");
+        if (!options_.cold_ && !(cold && *cold && std::string_view{cold} != "0"))
+            choose_snapshot();
         boot();
     }
 
@@ -132,10 +145,24 @@ public:
     {
         kill();
         stats_ = {};
+        // Held while this run boots cold to make the missing snapshot, so
+        // that concurrent runs wait for it rather than make it too.
+        std::optional<detail::SnapshotLock> making;
+        if (!snapshot_.path.empty()) {
+            if (restore()) {
+                stage();
+                baseline_health();
+                return;
+            }
+            making = claim_snapshot();
+        }
         std::string failures;
         for (unsigned attempt = 1; attempt <= options_.boot_attempts_; ++attempt) {
             stats_.attempts = attempt;
             if (boot_once(accel_, options_.boot_timeout_)) {
+                if (making)
+                    save_snapshot();
+                making.reset();
                 stage();
                 baseline_health();
                 return;
@@ -165,11 +192,24 @@ public:
     bool boot_once(const std::string& accel, std::chrono::milliseconds timeout)
     {
         auto started = std::chrono::steady_clock::now();
+        qemu_.emplace(detail::start_qemu(machine_config(accel)));
+        Deadline deadline{timeout};
+        if (await_agent(deadline)) {
+            stats_.to_agent = std::chrono::steady_clock::now() - started;
+            return true;
+        }
+        kill();
+        return false;
+    }
+
+    // The machine every boot and restore of this guest runs: the same but
+    // for a restore's saved stream.
+    detail::MachineConfig machine_config(const std::string& accel, int incoming_fd = -1)
+    {
         qemu_refused_ = false;
-        auto socket = dir_.path() / "agent.sock";
-        std::filesystem::remove(socket);
-        std::filesystem::remove(dir_.path() / "qemu.log");
-        detail::MachineConfig machine{
+        for (const char* stale : {"agent.sock", "qmp.sock", "qemu.log"})
+            std::filesystem::remove(dir_.path() / stale);
+        return detail::MachineConfig{
             .vmlinux = kernel_.vmlinux(),
             .initrd = initrd_,
             .kernel_cmdline = kernel_cmdline(),
@@ -177,13 +217,20 @@ public:
             .accel = accel,
             .devices = options_.devices_,
             .console_log = console_,
-            .agent_socket = socket,
+            .agent_socket = dir_.path() / "agent.sock",
+            .qmp_socket = dir_.path() / "qmp.sock",
+            .incoming_fd = incoming_fd,
             .qemu_log = dir_.path() / "qemu.log",
         };
-        qemu_.emplace(detail::start_qemu(machine));
-        Deadline deadline{timeout};
+    }
+
+    // Connects to the started QEMU's agent channel and waits for the
+    // agent's Hello. False, with the reason in last_boot_failure_, when it
+    // does not come by the deadline or QEMU exits.
+    bool await_agent(const Deadline& deadline)
+    {
         try {
-            channel_.emplace(detail::Channel::connect(socket, deadline));
+            channel_.emplace(detail::Channel::connect(dir_.path() / "agent.sock", deadline));
             // The Hello the agent sends on opening its port may have gone
             // before we connected: ask again now and then.
             auto next_ping = std::chrono::steady_clock::now();
@@ -197,16 +244,17 @@ public:
                 if (frame && frame->type == Type::Hello) {
                     PayloadReader hello{frame->payload};
                     release_ = hello.bytes();
-                    stats_.to_agent = std::chrono::steady_clock::now() - started;
                     return true;
                 }
                 if (deadline.expired()) {
-                    last_boot_failure_ = fmt::format("no answer from the agent within {}", seconds(timeout));
-                    break;
+                    last_boot_failure_ = fmt::format(
+                        "no answer from the agent within {}",
+                        seconds(std::chrono::duration_cast<std::chrono::milliseconds>(deadline.budget())));
+                    return false;
                 }
                 if (auto status = qemu_->poll()) {
                     last_boot_failure_ = qemu_exit_reason(*status);
-                    break;
+                    return false;
                 }
             }
         } catch (const detail::ChannelClosed& closed) {
@@ -215,8 +263,192 @@ public:
         } catch (const proto::ProtocolError& error) {
             last_boot_failure_ = error.what();
         }
-        kill();
         return false;
+    }
+
+    // Which snapshot this guest restores, and makes when it is missing: one
+    // per machine (memory, devices, kernel command line), in the kernel's
+    // snapshot folder; its key covers everything else it must match.
+    void choose_snapshot()
+    {
+        auto machine = machine_config(accel_);
+        auto slot = ContentHash{}.add(machine.memory_mb).add(machine.accel).add(machine.kernel_cmdline);
+        std::string devices;
+        for (const auto& device : machine.devices) {
+            slot.add(device);
+            devices += (devices.empty() ? "" : " ") + device;
+        }
+        snapshot_.path = snapshot_dir(kernel_) /
+                         fmt::format("m{}-{}{}", machine.memory_mb, slot.hex().substr(0, 12),
+                                     detail::snapshot_suffix);
+        snapshot_.key = ContentHash{}.add(detail::machine_identity(machine)).hex();
+        snapshot_.machine = fmt::format("{} MiB, {}, devices: {}", machine.memory_mb, machine.accel,
+                                        devices.empty() ? "none" : devices);
+    }
+
+    void notice(const std::string& text) const
+    {
+        if (options_.on_notice_)
+            options_.on_notice_(text);
+        else
+            std::cerr << "kmsdk: " << text << std::endl;
+    }
+
+    // Says once why a snapshot cannot be used; a cold boot replaces it.
+    void snapshot_unusable(const std::string& why)
+    {
+        auto identity = file_identity(snapshot_.path);
+        if (identity == snapshot_.reported_broken)
+            return;
+        snapshot_.reported_broken = identity;
+        notice(fmt::format("the snapshot {} is {}; booting cold and replacing it",
+                           snapshot_.path.string(), why));
+    }
+
+    // Which file is at `path` now (inode and change time), so that one
+    // found broken is not tried again until it is replaced.
+    static std::string file_identity(const std::filesystem::path& path)
+    {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0)
+            return {};
+        return fmt::format("{}:{}.{}", st.st_ino, st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+    }
+
+    // Starts QEMU from the snapshot and waits for the agent. False (after
+    // a notice if the snapshot is broken) when there is no usable one.
+    bool restore()
+    {
+        if (!snapshot_.reported_broken.empty() &&
+            file_identity(snapshot_.path) == snapshot_.reported_broken)
+            return false;
+        std::optional<detail::SnapshotFile> file;
+        try {
+            file = detail::open_snapshot(snapshot_.path, snapshot_.key);
+        } catch (const detail::SnapshotBroken& broken) {
+            snapshot_unusable(broken.what());
+            return false;
+        }
+        if (!file)
+            return false;
+
+        auto started = std::chrono::steady_clock::now();
+        // Checked while QEMU loads it; the guest runs only once it passed.
+        auto intact = std::async(std::launch::async, [&file] {
+            return detail::stream_intact(file->fd.get(), file->header);
+        });
+        qemu_.emplace(detail::start_qemu(machine_config(accel_, file->fd.get())));
+        Deadline deadline{options_.boot_timeout_};
+        std::string why;
+        try {
+            auto qmp = detail::Qmp::connect(dir_.path() / "qmp.sock", deadline);
+            std::string state;
+            while ((state = qmp.execute("query-status", deadline).value("status", "")) == "inmigrate")
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            if (!intact.get())
+                why = "corrupt: its stream does not have the checksum it was saved with";
+            else if (state != "paused")
+                why = fmt::format("not loadable: QEMU is {} after loading it", state);
+            else {
+                qmp.execute("cont", deadline);
+                if (await_agent(deadline)) {
+                    stats_.to_agent = std::chrono::steady_clock::now() - started;
+                    stats_.restored = true;
+                    stats_.attempts = 1;
+                    resume();
+                    return true;
+                }
+                why = fmt::format("not usable: the restored guest failed ({})", last_boot_failure_);
+            }
+        } catch (const std::exception& error) {
+            auto status = qemu_->wait_for(std::chrono::milliseconds(500));
+            why = fmt::format("not loadable: {}", status ? qemu_exit_reason(*status) : error.what());
+        }
+        if (intact.valid())
+            intact.wait();
+        kill();
+        snapshot_unusable(why);
+        return false;
+    }
+
+    // A restored guest starts from the random pool and the clock it was
+    // saved with: give it its own.
+    void resume()
+    {
+        std::string seed(64, '\0');
+        if (::getrandom(seed.data(), seed.size(), 0) != static_cast<ssize_t>(seed.size()))
+            throw GuestError(fmt::format("getrandom: {}", std::strerror(errno)));
+        auto now = std::chrono::system_clock::now().time_since_epoch();
+        transact(Type::Resume,
+                 PayloadWriter{}.bytes(seed).u64(static_cast<std::uint64_t>(
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())).take(),
+                 options_.command_timeout_, "resuming the restored guest");
+    }
+
+    // The right to make the missing (or broken) snapshot. Another run may
+    // be making it: wait for that one, then restore what it made.
+    // nullopt when the snapshot was restored meanwhile, or when the other
+    // run takes too long (this one then boots cold without saving).
+    std::optional<detail::SnapshotLock> claim_snapshot()
+    {
+        auto patience = options_.boot_timeout_ * options_.boot_attempts_ + std::chrono::seconds(60);
+        auto lock = detail::SnapshotLock::acquire(snapshot_.path, Deadline{patience});
+        if (!lock) {
+            notice(fmt::format("another run has been making the snapshot {} for over {}; "
+                               "booting cold without it",
+                               snapshot_.path.string(),
+                               seconds(std::chrono::duration_cast<std::chrono::milliseconds>(patience))));
+            return std::nullopt;
+        }
+        return lock;
+    }
+
+    // Saves the guest that just came up, agent ready and nothing staged,
+    // as this machine's snapshot. The guest stands still meanwhile; a
+    // failure (a full disk, say) is a notice, and the guest goes on.
+    void save_snapshot()
+    {
+        auto started = std::chrono::steady_clock::now();
+        try {
+            detail::SnapshotWriter writer{snapshot_.path};
+            Deadline deadline{std::chrono::seconds(60)};
+            auto qmp = detail::Qmp::connect(dir_.path() / "qmp.sock", deadline);
+            qmp.execute("stop", deadline);
+            std::string failure;
+            try {
+                qmp.pass_fd("snapshot", writer.fd(), deadline);
+                qmp.execute("migrate", {{"uri", "fd:snapshot"}}, deadline);
+                for (;;) {
+                    auto progress = qmp.execute("query-migrate", deadline);
+                    auto status = progress.value("status", "");
+                    if (status == "completed")
+                        break;
+                    if (status == "failed" || status == "cancelled") {
+                        failure = progress.value("error-desc", "QEMU's migration " + status);
+                        break;
+                    }
+                    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                }
+            } catch (const std::exception& error) {
+                failure = error.what();
+            }
+            qmp.execute("cont", deadline);
+            if (!failure.empty())
+                throw std::runtime_error(failure);
+            auto took = std::chrono::steady_clock::now() - started;
+            writer.commit(detail::SnapshotHeader{
+                .key = snapshot_.key,
+                .machine = snapshot_.machine,
+                .created = std::time(nullptr),
+                .save_ms = static_cast<std::uint64_t>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
+            });
+            snapshot_.reported_broken.clear();
+            stats_.snapshot_save = std::chrono::steady_clock::now() - started;
+        } catch (const std::exception& error) {
+            notice(fmt::format("could not save a snapshot into {} ({}); going on without one",
+                               snapshot_.path.parent_path().string(), error.what()));
+        }
     }
 
     // Sends the request and waits for its reply. A reply of type Error
@@ -482,6 +714,9 @@ private:
     void stage()
     {
         auto started = std::chrono::steady_clock::now();
+        // A guest given nothing has nothing to index, load or coldplug for.
+        if (plan_.files.empty())
+            return;
         // Files go out before anything runs, so the boot pass sees them.
         for (const auto& file : plan_.files)
             write(file.path, file.contents, file.mode);
@@ -529,6 +764,12 @@ private:
     std::uint64_t taint_ = 0;
     std::vector<std::string> unreported_problems_;
     bool qemu_refused_ = false;
+    struct {
+        std::filesystem::path path;  // empty: this guest boots cold
+        std::string key;
+        std::string machine;
+        std::string reported_broken;  // file_identity() of one said broken
+    } snapshot_;
 };
 
 Guest::Guest(GuestOptions options) : impl_{std::make_unique<Impl>(std::move(options))} {}

@@ -94,4 +94,16 @@ GuestOptions& GuestOptions::console_log(std::filesystem::path path)
     return *this;
 }
 
+GuestOptions& GuestOptions::cold(bool cold)
+{
+    cold_ = cold;
+    return *this;
+}
+
+GuestOptions& GuestOptions::on_notice(std::function<void(const std::string&)> notice)
+{
+    on_notice_ = std::move(notice);
+    return *this;
+}
+
 }  // namespace kmsdk

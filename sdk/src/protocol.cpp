@@ -45,6 +45,7 @@ const char* type_name(Type type)
     case Type::PtyInput: return "PtyInput";
     case Type::PtyOutput: return "PtyOutput";
     case Type::PtyExit: return "PtyExit";
+    case Type::Resume: return "Resume";
     case Type::Shutdown: return "Shutdown";
     case Type::Ok: return "Ok";
     case Type::Error: return "Error";

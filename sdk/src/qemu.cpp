@@ -69,12 +69,37 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
         args.push_back("-device");
         args.push_back(device);
     }
+    args.insert(args.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", config.qmp_socket.string())});
+    if (config.incoming_fd >= 0)
+        args.insert(args.end(), {"-S", "-incoming", fmt::format("fd:{}", ChildProcess::passed_fd_number)});
     return args;
 }
 
 ChildProcess start_qemu(const MachineConfig& config)
 {
-    return ChildProcess{qemu_command(config), config.qemu_log};
+    return ChildProcess{qemu_command(config), config.qemu_log,
+                        ChildProcess::Options{.pass_fd = config.incoming_fd}};
+}
+
+std::string machine_identity(const MachineConfig& config)
+{
+    auto stable = config;
+    stable.console_log = "console";
+    stable.agent_socket = "agent";
+    stable.qmp_socket = "qmp";
+    stable.qemu_log.clear();
+    stable.incoming_fd = -1;
+    std::string identity;
+    for (const auto& arg : qemu_command(stable))
+        identity += arg + '\n';
+    // A rebuilt file keeps its name: its size and time tell the builds apart.
+    for (const auto& file : {qemu_binary(), qboot, config.vmlinux, config.initrd}) {
+        std::error_code error;
+        auto size = std::filesystem::file_size(file, error);
+        auto time = std::filesystem::last_write_time(file, error).time_since_epoch().count();
+        identity += fmt::format("{} {} {}\n", file.string(), size, time);
+    }
+    return identity;
 }
 
 }  // namespace kmsdk::detail

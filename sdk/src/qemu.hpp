@@ -22,6 +22,10 @@ struct MachineConfig {
     std::vector<std::string> devices;  // -device arguments, e.g. "edu"
     std::filesystem::path console_log;
     std::filesystem::path agent_socket;
+    std::filesystem::path qmp_socket;  // QEMU's monitor: save, restore, resume
+    // A saved machine's stream to start from instead of booting: QEMU
+    // loads it and stays paused until told to continue. -1: boot.
+    int incoming_fd = -1;
     std::filesystem::path qemu_log;  // QEMU's own stdout and stderr
 };
 
@@ -32,5 +36,11 @@ std::filesystem::path qemu_binary();
 std::vector<std::string> qemu_command(const MachineConfig& config);
 
 ChildProcess start_qemu(const MachineConfig& config);
+
+// What a saved machine must match to be restored by a QEMU started from
+// `config`: the command line (but for the per-run sockets and files), and
+// which build of QEMU, its firmware, the kernel and the initramfs (whose
+// name is its content's hash, the agent's included) it runs.
+std::string machine_identity(const MachineConfig& config);
 
 }  // namespace kmsdk::detail

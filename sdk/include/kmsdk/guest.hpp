@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -113,6 +114,14 @@ public:
     GuestOptions& accel(std::string accel);
     // Keep the serial console's text here (default: a temporary file).
     GuestOptions& console_log(std::filesystem::path path);
+    // Boot from scratch even where a saved guest could be restored (so
+    // does $KMSDK_COLD=1). By default a guest restores the snapshot of an
+    // identical machine (kmsdk/snapshots.hpp), and the first guest of its
+    // kind saves one, once its agent is ready and before staging.
+    GuestOptions& cold(bool cold = true);
+    // Where one-line notices go: a snapshot found broken and replaced, one
+    // that could not be saved. Default: stderr, as "kmsdk: <notice>".
+    GuestOptions& on_notice(std::function<void(const std::string&)> notice);
 
 private:
     friend class Guest;
@@ -131,6 +140,8 @@ private:
     std::string cmdline_;
     std::string accel_;
     std::filesystem::path console_log_;
+    bool cold_ = false;
+    std::function<void(const std::string&)> on_notice_;
     unsigned memory_mb_ = 256;
     unsigned boot_attempts_ = 3;
     std::chrono::milliseconds boot_timeout_ = 30s;
@@ -138,7 +149,12 @@ private:
 };
 
 struct BootStats {
-    std::chrono::nanoseconds to_agent{};  // QEMU start to the agent's Hello
+    // QEMU start to the agent's Hello, booted or restored.
+    std::chrono::nanoseconds to_agent{};
+    bool restored = false;  // from a snapshot rather than booted
+    // Saving this machine's snapshot, when this boot made it (the guest
+    // stood still meanwhile); zero otherwise.
+    std::chrono::nanoseconds snapshot_save{};
     std::chrono::nanoseconds staging{};   // files, modules and the boot pass
     unsigned attempts = 0;
     // Why each attempt before the one that came up failed, with the

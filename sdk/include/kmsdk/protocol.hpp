@@ -83,6 +83,12 @@ enum class Type : std::uint16_t {
     // host → agent, empty: sync and power off. Reply Ok first.
     Shutdown = 50,
 
+    // host → agent, after the guest was restored from a snapshot: bytes
+    // seed (mixed into the kernel's random pool), u64 the host's
+    // CLOCK_REALTIME in ns. Every restored guest starts from one saved RNG
+    // state and one saved clock; this makes each its own. Reply Ok.
+    Resume = 70,
+
     Ok = 90,
     Error = 91,  // i32 errno (0 if none), string message
 };

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0
+// Resume: what a guest restored from a snapshot needs before it is used.
+// Every restore of one snapshot starts with the same random pool and the
+// clock of the moment it was saved.
+#include "requests.hpp"
+#include "system.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <linux/random.h>
+#include <sys/ioctl.h>
+#include <vector>
+
+namespace kmsdk::agent {
+namespace {
+
+// RNDADDENTROPY mixes the bytes in and credits them, so the pool counts
+// as freshly seeded; a plain write to /dev/urandom would only mix.
+void mix_into_random_pool(const std::string& seed)
+{
+    std::vector<char> request(sizeof(rand_pool_info) + seed.size());
+    auto* info = reinterpret_cast<rand_pool_info*>(request.data());
+    info->entropy_count = static_cast<int>(seed.size() * 8);
+    info->buf_size = static_cast<int>(seed.size());
+    std::memcpy(request.data() + sizeof(rand_pool_info), seed.data(), seed.size());
+    UniqueFd random{::open("/dev/urandom", O_WRONLY | O_CLOEXEC)};
+    if (!random)
+        throw_errno("open /dev/urandom");
+    if (::ioctl(random.get(), RNDADDENTROPY, info) != 0)
+        throw_errno("RNDADDENTROPY");
+}
+
+void set_clock(std::uint64_t realtime_ns)
+{
+    timespec now{static_cast<time_t>(realtime_ns / 1'000'000'000),
+                 static_cast<long>(realtime_ns % 1'000'000'000)};
+    if (::clock_settime(CLOCK_REALTIME, &now) != 0)
+        throw_errno("clock_settime");
+}
+
+}  // namespace
+
+Reply resume(proto::PayloadReader& request)
+{
+    auto seed = request.bytes();
+    auto realtime_ns = request.u64();
+    if (seed.empty())
+        throw RequestError(EINVAL, "Resume carries no seed");
+    mix_into_random_pool(seed);
+    set_clock(realtime_ns);
+    return {};
+}
+
+}  // namespace kmsdk::agent

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "snapshot_store.hpp"
+
+#include "kmsdk/snapshots.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <sstream>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace kmsdk {
+namespace detail {
+namespace {
+
+constexpr std::string_view header_magic = "kmsdk-snapshot 1\n";
+
+std::string errno_text() { return std::strerror(errno); }
+
+void pwrite_all(int fd, std::string_view bytes, off_t offset, const std::filesystem::path& path)
+{
+    while (!bytes.empty()) {
+        auto n = ::pwrite(fd, bytes.data(), bytes.size(), offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), errno_text()));
+        bytes.remove_prefix(static_cast<std::size_t>(n));
+        offset += n;
+    }
+}
+
+// CRC-32 of `length` bytes from `offset`, or nullopt if they cannot all be read.
+std::optional<std::uint32_t> crc_of(int fd, off_t offset, std::uint64_t length)
+{
+    std::vector<unsigned char> buffer(1 << 20);
+    uLong crc = ::crc32(0, nullptr, 0);
+    while (length > 0) {
+        auto want = static_cast<std::size_t>(std::min<std::uint64_t>(length, buffer.size()));
+        auto n = ::pread(fd, buffer.data(), want, offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return std::nullopt;
+        crc = ::crc32_z(crc, buffer.data(), static_cast<std::size_t>(n));
+        offset += n;
+        length -= static_cast<std::uint64_t>(n);
+    }
+    return static_cast<std::uint32_t>(crc);
+}
+
+}  // namespace
+
+std::string SnapshotHeader::format() const
+{
+    auto text = fmt::format("{}key {}\nmachine {}\nstream-bytes {}\nstream-crc32 {:08x}\n"
+                            "created {}\nsave-ms {}\nend\n",
+                            header_magic, key, machine, stream_bytes, stream_crc, created, save_ms);
+    if (text.size() > size)
+        throw std::runtime_error("a snapshot header does not fit in its block: the machine "
+                                 "description is too long");
+    text.resize(size, '\0');
+    return text;
+}
+
+SnapshotHeader SnapshotHeader::parse(std::string_view block)
+{
+    if (!block.starts_with(header_magic))
+        throw SnapshotBroken("not a snapshot of this kmsdk (no header)");
+    block = block.substr(0, block.find('\0'));
+    SnapshotHeader header;
+    bool ended = false;
+    std::istringstream lines{std::string{block.substr(header_magic.size())}};
+    for (std::string line; std::getline(lines, line);) {
+        auto space = line.find(' ');
+        auto name = line.substr(0, space);
+        auto value = space == std::string::npos ? std::string{} : line.substr(space + 1);
+        try {
+            if (name == "key")
+                header.key = value;
+            else if (name == "machine")
+                header.machine = value;
+            else if (name == "stream-bytes")
+                header.stream_bytes = std::stoull(value);
+            else if (name == "stream-crc32")
+                header.stream_crc = static_cast<std::uint32_t>(std::stoul(value, nullptr, 16));
+            else if (name == "created")
+                header.created = std::stoll(value);
+            else if (name == "save-ms")
+                header.save_ms = std::stoull(value);
+            else if (name == "end")
+                ended = true;
+        } catch (const std::logic_error&) {
+            throw SnapshotBroken(fmt::format("its header has a bad {} line", name));
+        }
+    }
+    if (!ended || header.key.empty() || header.stream_bytes == 0)
+        throw SnapshotBroken("its header is incomplete");
+    return header;
+}
+
+SnapshotHeader read_snapshot_header(int fd)
+{
+    std::string block(SnapshotHeader::size, '\0');
+    auto n = ::pread(fd, block.data(), block.size(), 0);
+    if (n < 0)
+        throw SnapshotBroken(fmt::format("unreadable: {}", errno_text()));
+    if (static_cast<std::size_t>(n) < block.size())
+        throw SnapshotBroken(fmt::format("truncated: {} bytes, shorter than its header", n));
+    auto header = SnapshotHeader::parse(block);
+    struct stat st {};
+    ::fstat(fd, &st);
+    auto stream = static_cast<std::uint64_t>(st.st_size) - SnapshotHeader::size;
+    if (stream != header.stream_bytes)
+        throw SnapshotBroken(fmt::format("{}: {} of its {} bytes",
+                                         stream < header.stream_bytes ? "truncated" : "overlong",
+                                         stream, header.stream_bytes));
+    return header;
+}
+
+std::optional<SnapshotFile> open_snapshot(const std::filesystem::path& path, std::string_view key)
+{
+    UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!fd) {
+        if (errno == ENOENT)
+            return std::nullopt;
+        throw SnapshotBroken(fmt::format("unreadable: {}", errno_text()));
+    }
+    auto header = read_snapshot_header(fd.get());
+    if (header.key != key)
+        throw SnapshotBroken("stale: made by another build of QEMU, the agent or the kernel, "
+                             "or for another machine");
+    if (::lseek(fd.get(), SnapshotHeader::size, SEEK_SET) < 0)
+        throw SnapshotBroken(fmt::format("unreadable: {}", errno_text()));
+    return SnapshotFile{std::move(fd), std::move(header)};
+}
+
+bool stream_intact(int fd, const SnapshotHeader& header)
+{
+    return crc_of(fd, SnapshotHeader::size, header.stream_bytes) == header.stream_crc;
+}
+
+std::optional<SnapshotLock> SnapshotLock::acquire(const std::filesystem::path& snapshot,
+                                                  const Deadline& deadline)
+{
+    auto path = snapshot;
+    path += ".lock";
+    std::filesystem::create_directories(path.parent_path());
+    UniqueFd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+    if (!fd)
+        throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(), errno_text()));
+    for (;;) {
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) == 0)
+            return SnapshotLock{std::move(fd)};
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            throw std::runtime_error(fmt::format("cannot lock {}: {}", path.string(), errno_text()));
+        if (deadline.expired())
+            return std::nullopt;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+SnapshotWriter::SnapshotWriter(std::filesystem::path final_path) : final_{std::move(final_path)}
+{
+    static std::atomic<unsigned> counter{0};
+    std::filesystem::create_directories(final_.parent_path());
+    temporary_ = final_.parent_path() /
+                 fmt::format("{}{}{}-{}", final_.stem().string(), snapshot_temporary_marker,
+                             ::getpid(), counter++);
+    fd_ = UniqueFd{::open(temporary_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+    if (!fd_)
+        throw std::runtime_error(fmt::format("cannot create {}: {}", temporary_.string(), errno_text()));
+    // Room for the header, which is written once the stream's size is known.
+    if (::lseek(fd_.get(), SnapshotHeader::size, SEEK_SET) < 0)
+        throw std::runtime_error(fmt::format("cannot seek in {}: {}", temporary_.string(), errno_text()));
+}
+
+SnapshotWriter::~SnapshotWriter()
+{
+    if (!committed_) {
+        fd_.reset();
+        std::error_code ignored;
+        std::filesystem::remove(temporary_, ignored);
+    }
+}
+
+void SnapshotWriter::commit(SnapshotHeader header)
+{
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0 || static_cast<std::size_t>(st.st_size) <= SnapshotHeader::size)
+        throw std::runtime_error(fmt::format("QEMU wrote no snapshot into {}", temporary_.string()));
+    header.stream_bytes = static_cast<std::uint64_t>(st.st_size) - SnapshotHeader::size;
+    auto crc = crc_of(fd_.get(), SnapshotHeader::size, header.stream_bytes);
+    if (!crc)
+        throw std::runtime_error(fmt::format("cannot read back {}", temporary_.string()));
+    header.stream_crc = *crc;
+    pwrite_all(fd_.get(), header.format(), 0, temporary_);
+    if (::close(fd_.release()) != 0)
+        throw std::runtime_error(fmt::format("cannot write {}: {}", temporary_.string(), errno_text()));
+    std::filesystem::rename(temporary_, final_);
+    committed_ = true;
+}
+
+}  // namespace detail
+
+std::filesystem::path snapshot_dir(const Kernel& kernel)
+{
+    if (const char* chosen = std::getenv("KMSDK_SNAPSHOT_DIR"); chosen && *chosen)
+        return std::filesystem::path{chosen} / kernel.release();
+    return kernel.dir() / "snapshots";
+}
+
+namespace {
+
+bool is_snapshot_file(const std::filesystem::path& path)
+{
+    auto name = path.filename().string();
+    return name.ends_with(detail::snapshot_suffix) ||
+           name.find(detail::snapshot_temporary_marker) != std::string::npos ||
+           name.ends_with(".snap.lock");
+}
+
+}  // namespace
+
+std::vector<SnapshotInfo> list_snapshots()
+{
+    std::vector<SnapshotInfo> found;
+    for (const auto& kernel : Kernel::list()) {
+        std::error_code error;
+        for (const auto& entry : std::filesystem::directory_iterator{snapshot_dir(kernel), error}) {
+            if (!entry.path().filename().string().ends_with(detail::snapshot_suffix))
+                continue;
+            SnapshotInfo info;
+            info.path = entry.path();
+            info.release = kernel.release();
+            info.size = entry.file_size(error);
+            detail::UniqueFd fd{::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC)};
+            try {
+                if (!fd)
+                    throw detail::SnapshotBroken(fmt::format("unreadable: {}", std::strerror(errno)));
+                auto header = detail::read_snapshot_header(fd.get());
+                info.machine = header.machine;
+                info.key = header.key;
+                info.created = std::chrono::system_clock::from_time_t(header.created);
+                info.save_time = std::chrono::milliseconds(header.save_ms);
+            } catch (const detail::SnapshotBroken& broken) {
+                info.problem = broken.what();
+            }
+            found.push_back(std::move(info));
+        }
+    }
+    std::sort(found.begin(), found.end(),
+              [](const auto& a, const auto& b) { return a.created > b.created; });
+    return found;
+}
+
+std::size_t clear_snapshots()
+{
+    std::size_t removed = 0;
+    for (const auto& kernel : Kernel::list()) {
+        std::error_code error;
+        for (const auto& entry : std::filesystem::directory_iterator{snapshot_dir(kernel), error})
+            if (is_snapshot_file(entry.path()) && std::filesystem::remove(entry.path(), error))
+                ++removed;
+    }
+    return removed;
+}
+
+}  // namespace kmsdk
