@@ -149,12 +149,18 @@ public:
         // that concurrent runs wait for it rather than make it too.
         std::optional<detail::SnapshotLock> making;
         if (!snapshot_.path.empty()) {
-            if (restore()) {
+            bool restored = restore();
+            if (!restored) {
+                making = claim_snapshot();
+                // Another run may have made it while this one waited.
+                restored = making && restore();
+            }
+            if (restored) {
+                making.reset();
                 stage();
                 baseline_health();
                 return;
             }
-            making = claim_snapshot();
         }
         std::string failures;
         for (unsigned attempt = 1; attempt <= options_.boot_attempts_; ++attempt) {
@@ -343,8 +349,12 @@ public:
         try {
             auto qmp = detail::Qmp::connect(dir_.path() / "qmp.sock", deadline);
             std::string state;
-            while ((state = qmp.execute("query-status", deadline).value("status", "")) == "inmigrate")
+            while ((state = qmp.execute("query-status", deadline).value("status", "")) == "inmigrate") {
+                if (deadline.expired())
+                    throw std::runtime_error(fmt::format(
+                        "QEMU was still loading it after {}", seconds(options_.boot_timeout_)));
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
             if (!intact.get())
                 why = "corrupt: its stream does not have the checksum it was saved with";
             else if (state != "paused")
@@ -427,12 +437,17 @@ public:
                         failure = progress.value("error-desc", "QEMU's migration " + status);
                         break;
                     }
+                    if (deadline.expired()) {
+                        qmp.execute("migrate_cancel", Deadline{std::chrono::seconds(5)});
+                        failure = "QEMU had not written it after 60 s";
+                        break;
+                    }
                     std::this_thread::sleep_for(std::chrono::milliseconds(10));
                 }
             } catch (const std::exception& error) {
                 failure = error.what();
             }
-            qmp.execute("cont", deadline);
+            qmp.execute("cont", Deadline{std::chrono::seconds(5)});
             if (!failure.empty())
                 throw std::runtime_error(failure);
             auto took = std::chrono::steady_clock::now() - started;
