@@ -28,5 +28,6 @@ Command add_shell_command(CLI::App& app);
 Command add_cycle_command(CLI::App& app);
 Command add_kernels_command(CLI::App& app);
 Command add_tour_command(CLI::App& app);
+Command add_snapshots_command(CLI::App& app);
 
 }  // namespace kmsdk::cli

@@ -26,6 +26,9 @@ void GuestFlags::add_to(CLI::App& command)
                        "List this module in /etc/modules-load.d: the boot pass loads it (repeatable)");
     command.add_option("--memory", memory_mb, "Guest memory in MiB")->capture_default_str();
     command.add_option("--append", append, "Add to the guest kernel's command line");
+    command.add_flag("--cold", cold,
+                     "Boot the kernel from scratch rather than restore a saved snapshot, and "
+                     "save none (as KMSDK_COLD=1 does); see 'kmsdk snapshots'");
     command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
 
     // One value per use of a repeatable option, so that words after it stay
@@ -40,7 +43,7 @@ void GuestFlags::add_to(CLI::App& command)
 GuestOptions GuestFlags::options() const
 {
     GuestOptions options;
-    options.kernel(kernel).memory_mb(memory_mb);
+    options.kernel(kernel).memory_mb(memory_mb).cold(cold);
     if (!append.empty())
         options.kernel_cmdline(append);
     for (const auto& device : devices)
@@ -62,14 +65,32 @@ GuestOptions GuestFlags::options() const
 
 Guest boot_guest(const GuestFlags& flags)
 {
+    // Whether it restores or boots is known only once it is up: "starting"
+    // promises neither.
     if (!flags.quiet)
-        fmt::print(stderr, "kmsdk: booting a guest on {}...\n",
+        fmt::print(stderr, "kmsdk: starting a guest on {}...\n",
                    flags.kernel.empty() ? "the newest cached kernel" : flags.kernel);
     auto started = std::chrono::steady_clock::now();
     Guest guest{flags.options()};
-    if (!flags.quiet)
-        fmt::print(stderr, "kmsdk: guest {} ready in {:.2f} s\n", guest.release(),
-                   std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (flags.quiet)
+        return guest;
+
+    auto seconds = [](auto duration) { return std::chrono::duration<double>(duration).count(); };
+    const auto& stats = guest.boot_stats();
+    std::string how;
+    if (stats.restored) {
+        how = fmt::format("restored from a snapshot in {:.2f} s", seconds(stats.to_agent));
+    } else {
+        how = fmt::format("booted in {:.2f} s", seconds(stats.to_agent));
+        if (stats.attempts > 1)
+            how += fmt::format(" at attempt {}", stats.attempts);
+        if (stats.snapshot_save.count() > 0)
+            how += fmt::format(" (snapshot saved in {:.2f} s)", seconds(stats.snapshot_save));
+    }
+    // The total also counts staging, and the base initramfs when this is
+    // its kernel's first guest.
+    fmt::print(stderr, "kmsdk: guest {} {}; ready in {:.2f} s\n", guest.release(), how,
+               seconds(std::chrono::steady_clock::now() - started));
     return guest;
 }
 

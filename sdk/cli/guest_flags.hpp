@@ -20,13 +20,15 @@ struct GuestFlags {
     std::vector<std::string> modules_load;
     std::string append;
     unsigned memory_mb = 256;
+    bool cold = false;
     bool quiet = false;
 
     void add_to(CLI::App& command);
     GuestOptions options() const;
 };
 
-// Boots the guest the flags describe, saying so on stderr unless quiet.
+// Boots (or restores) the guest the flags describe, saying on stderr which
+// it did and how long it took, unless quiet.
 Guest boot_guest(const GuestFlags& flags);
 
 }  // namespace kmsdk::cli

@@ -20,7 +20,7 @@ int main(int argc, char** argv)
 
     std::vector<Command> commands;
     for (auto add : {add_run_command, add_shell_command, add_cycle_command, add_kernels_command,
-                     add_tour_command})
+                     add_snapshots_command, add_tour_command})
         commands.push_back(add(app));
 
     try {

@@ -3,14 +3,16 @@
 // guest command's status, delivers modules and modprobe.d/modules-load.d
 // files; a panic or a hang exits 255 with what the console said; bad input
 // exits 1 (kmsdk refused) or 2 (bad command line) with a message saying
-// what to do; `kmsdk cycle` and `kmsdk kernels` report. After each, no
-// process it started (QEMU above all) is left.
+// what to do; `kmsdk cycle` and `kmsdk kernels` report; `kmsdk snapshots`
+// lists and clears the saved guests that runs restore, and `--cold` boots
+// without one. After each, no process it started (QEMU above all) is left.
 #include "guest_suite.hpp"
 #include "temp_dir.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -82,9 +84,10 @@ struct Outcome {
 };
 
 // Runs `kmsdk args...` with a deadline, capturing stdout and stderr. Then
-// checks that nothing it started is still running.
-Outcome run_kmsdk(const std::vector<std::string>& args,
-              std::chrono::seconds deadline = std::chrono::seconds(120))
+// checks that nothing it started is still running. `env` ("NAME=value")
+// replaces what the child would inherit of those names.
+Outcome run_kmsdk(const std::vector<std::string>& args, const std::vector<std::string>& env_set = {},
+                  std::chrono::seconds deadline = std::chrono::seconds(120))
 {
     static unsigned runs = 0;
     auto marker = fmt::format("KMSDK_CLI_TEST_RUN={}-{}", ::getpid(), ++runs);
@@ -99,8 +102,12 @@ Outcome run_kmsdk(const std::vector<std::string>& args,
         arg_ptrs.push_back(arg.data());
     arg_ptrs.push_back(nullptr);
     std::vector<std::string> env;
+    auto name_of = [](std::string_view var) { return var.substr(0, var.find('=')); };
     for (char** var = ::environ; *var; ++var)
-        env.emplace_back(*var);
+        if (std::none_of(env_set.begin(), env_set.end(),
+                         [&](const auto& set) { return name_of(set) == name_of(*var); }))
+            env.emplace_back(*var);
+    env.insert(env.end(), env_set.begin(), env_set.end());
     env.push_back(marker);
     std::vector<char*> env_ptrs;
     for (auto& var : env)
@@ -164,6 +171,57 @@ const std::string& release()
     return test_kernel().release();
 }
 
+// A snapshot folder of one test case's own ($KMSDK_SNAPSHOT_DIR for the
+// kmsdk it runs, with KMSDK_COLD cleared), so that what the case finds
+// there is what its own runs saved, whatever else runs meanwhile.
+class PrivateSnapshots {
+public:
+    std::vector<std::string> env() const
+    {
+        return {"KMSDK_SNAPSHOT_DIR=" + root_.path().string(), "KMSDK_COLD="};
+    }
+    // Where the test kernel's snapshots go.
+    std::filesystem::path folder() const { return root_.path() / release(); }
+    // Every file in it: snapshots, their locks, unfinished saves.
+    std::vector<std::filesystem::path> files() const
+    {
+        std::vector<std::filesystem::path> found;
+        std::error_code error;
+        for (const auto& entry : std::filesystem::directory_iterator{folder(), error})
+            found.push_back(entry.path());
+        return found;
+    }
+    std::vector<std::filesystem::path> snapshots() const
+    {
+        auto found = files();
+        std::erase_if(found, [](const auto& path) { return path.extension() != ".snap"; });
+        return found;
+    }
+
+private:
+    TempDir root_{"kmsdk-cli-snapshots"};
+};
+
+// A snapshot's 4 KiB text header, without reading its stream.
+std::string snapshot_header(const std::filesystem::path& snapshot)
+{
+    std::ifstream in{snapshot, std::ios::binary};
+    std::string header(4096, '\0');
+    in.read(header.data(), static_cast<std::streamsize>(header.size()));
+    header.resize(static_cast<std::size_t>(in.gcount()));
+    return header;
+}
+
+// The key a snapshot's header names ("key <hex>" on its second line).
+std::string snapshot_key(const std::filesystem::path& snapshot)
+{
+    auto header = snapshot_header(snapshot);
+    auto at = header.find("\nkey ");
+    REQUIRE(at != std::string::npos);
+    at += 5;
+    return header.substr(at, header.find('\n', at) - at);
+}
+
 }  // namespace
 
 TEST_CASE("kmsdk run prints the command's output and exits with its status", "[cli]")
@@ -177,7 +235,9 @@ TEST_CASE("kmsdk run prints the command's output and exits with its status", "[c
     auto loud = run_kmsdk({"run", "--kernel", release(), "--", "uname", "-r"});
     CHECK(loud.status == 0);
     CHECK(loud.out == release() + "\n");
-    CHECK_THAT(loud.err, Contains("kmsdk: booting a guest on " + release()));
+    // Restored or booted, depending on what other runs saved: it says which.
+    CHECK_THAT(loud.err, Contains("kmsdk: starting a guest on " + release() + "...\n"));
+    CHECK_THAT(loud.err, Contains("kmsdk: guest " + release() + " ") && Contains("; ready in "));
 }
 
 TEST_CASE("kmsdk run -m delivers a module that insmod in the guest loads", "[cli]")
@@ -269,13 +329,24 @@ TEST_CASE("kmsdk --help exits 0 with the usage; an unknown option exits 2", "[cl
     auto help = run_kmsdk({"--help"});
     CHECK(help.status == 0);
     CHECK_THAT(help.out, Contains("Usage:"));
-    for (auto command : {"run", "shell", "cycle", "kernels"})
+    for (auto command : {"run", "shell", "cycle", "kernels", "snapshots", "tour"})
         CHECK_THAT(help.out, Contains(command));
     CHECK_THAT(help.out, Contains("Exit codes:"));
 
     auto run_help = run_kmsdk({"run", "--help"});
     CHECK(run_help.status == 0);
     CHECK_THAT(run_help.out, Contains("--modprobe-conf") && Contains("--timeout"));
+    // Every command that starts a guest can start it cold.
+    for (auto command : {"run", "shell", "cycle", "tour"}) {
+        auto guest_help = run_kmsdk({command, "--help"});
+        CHECK(guest_help.status == 0);
+        CHECK_THAT(guest_help.out, Contains("--cold") && Contains("KMSDK_COLD=1"));
+    }
+
+    auto snapshots_help = run_kmsdk({"snapshots", "--help"});
+    CHECK(snapshots_help.status == 0);
+    CHECK_THAT(snapshots_help.out, Contains("list") && Contains("clear") &&
+                                       Contains("KMSDK_SNAPSHOT_DIR"));
 
     auto unknown = run_kmsdk({"run", "--no-such-option", "--", "true"});
     CHECK(unknown.status == 2);
@@ -309,4 +380,85 @@ TEST_CASE("kmsdk kernels lists every cached release", "[cli]")
         REQUIRE(lines.size() == 1);
         CHECK_THAT(lines[0], StartsWith(kernel.release() + " ") && Contains(kernel.series()));
     }
+}
+
+TEST_CASE("kmsdk run saves a snapshot on first use and restores it next; kmsdk snapshots lists "
+          "it and clear removes it", "[cli][snapshots]")
+{
+    PrivateSnapshots snapshots;
+    auto none = run_kmsdk({"snapshots"}, snapshots.env());
+    CHECK(none.status == 0);
+    CHECK_THAT(none.out, StartsWith("No snapshots.") && Contains(snapshots.folder().string()));
+
+    auto first = run_kmsdk({"run", "--kernel", release(), "--", "true"}, snapshots.env());
+    CHECK(first.status == 0);
+    CHECK_THAT(first.err, Contains("kmsdk: starting a guest on " + release() + "...\n"));
+    CHECK_THAT(first.err, Contains("kmsdk: guest " + release() + " booted in ") &&
+                              Contains(" (snapshot saved in "));
+    auto saved = snapshots.snapshots();
+    REQUIRE(saved.size() == 1);
+
+    // One row: release, machine, size, age, when, how long, key.
+    auto listed = run_kmsdk({"snapshots"}, snapshots.env());
+    CHECK(listed.status == 0);
+    auto rows = lines_with(listed.out, release() + " ");
+    REQUIRE(rows.size() == 1);
+    CHECK_THAT(rows[0], StartsWith(release() + " ") && Contains("256 MiB, ") && Contains(" MB ") &&
+                            Contains(snapshot_key(saved[0])));
+    CHECK_THAT(listed.out, Contains("1 snapshot, ") && Contains(snapshots.folder().string()));
+    CHECK_FALSE(listed.out.find("BROKEN") != std::string::npos);
+
+    auto second = run_kmsdk({"run", "--kernel", release(), "--", "uname -r"}, snapshots.env());
+    CHECK(second.status == 0);
+    CHECK(second.out == release() + "\n");
+    CHECK_THAT(second.err, Contains("kmsdk: guest " + release() + " restored from a snapshot in "));
+    CHECK_FALSE(second.err.find("booted") != std::string::npos);
+
+    // --cold ignores the snapshot there is, and leaves it as it was.
+    auto before = snapshot_header(saved[0]);
+    auto cold = run_kmsdk({"run", "--kernel", release(), "--cold", "--", "true"}, snapshots.env());
+    CHECK(cold.status == 0);
+    CHECK_THAT(cold.err, Contains("kmsdk: guest " + release() + " booted in "));
+    CHECK_FALSE(cold.err.find("restored") != std::string::npos);
+    CHECK_FALSE(cold.err.find("snapshot saved") != std::string::npos);
+    CHECK(snapshot_header(saved[0]) == before);
+
+    auto files = snapshots.files().size();
+    auto cleared = run_kmsdk({"snapshots", "clear"}, snapshots.env());
+    CHECK(cleared.status == 0);
+    CHECK_THAT(cleared.out, StartsWith(fmt::format("Removed {} file", files)));
+    CHECK(snapshots.files().empty());
+    auto after = run_kmsdk({"snapshots"}, snapshots.env());
+    CHECK(after.status == 0);
+    CHECK_THAT(after.out, StartsWith("No snapshots."));
+}
+
+TEST_CASE("kmsdk run --cold boots without a snapshot and saves none", "[cli][snapshots]")
+{
+    PrivateSnapshots snapshots;
+    auto cold = run_kmsdk({"run", "--kernel", release(), "--cold", "--", "true"}, snapshots.env());
+    CHECK(cold.status == 0);
+    CHECK_THAT(cold.err, Contains("kmsdk: guest " + release() + " booted in "));
+    CHECK_FALSE(cold.err.find("snapshot saved") != std::string::npos);
+    CHECK(snapshots.snapshots().empty());
+    CHECK_THAT(run_kmsdk({"snapshots"}, snapshots.env()).out, StartsWith("No snapshots."));
+}
+
+TEST_CASE("kmsdk snapshots names what is wrong with a broken snapshot; clear removes it",
+          "[cli][snapshots]")
+{
+    PrivateSnapshots snapshots;
+    std::filesystem::create_directories(snapshots.folder());
+    write_file(snapshots.folder() / "m256-000000000000.snap", std::string(8192, 'x'));
+    auto listed = run_kmsdk({"snapshots"}, snapshots.env());
+    CHECK(listed.status == 0);
+    auto rows = lines_with(listed.out, "BROKEN");
+    REQUIRE(rows.size() == 1);
+    CHECK_THAT(rows[0], StartsWith(release() + " ") && Contains("m256-000000000000.snap") &&
+                            Contains("not a snapshot of this kmsdk (no header)"));
+
+    auto cleared = run_kmsdk({"snapshots", "clear"}, snapshots.env());
+    CHECK(cleared.status == 0);
+    CHECK_THAT(cleared.out, StartsWith("Removed 1 file"));
+    CHECK(snapshots.files().empty());
 }
