@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -292,8 +293,13 @@ public:
                                         devices.empty() ? "none" : devices);
     }
 
-    void notice(const std::string& text) const
+    // A notice is one line, even when what it quotes (QEMU's log) is not.
+    void notice(std::string text) const
     {
+        while (!text.empty() && text.back() == '\n')
+            text.pop_back();
+        for (auto newline = text.find('\n'); newline != std::string::npos; newline = text.find('\n'))
+            text.replace(newline, 1, "; ");
         if (options_.on_notice_)
             options_.on_notice_(text);
         else
@@ -301,8 +307,10 @@ public:
     }
 
     // Says once why a snapshot cannot be used; a cold boot replaces it.
-    void snapshot_unusable(const std::string& why)
+    void snapshot_unusable(std::string why)
     {
+        while (!why.empty() && std::isspace(static_cast<unsigned char>(why.back())))
+            why.pop_back();
         auto identity = file_identity(snapshot_.path);
         if (identity == snapshot_.reported_broken)
             return;

@@ -1,0 +1,700 @@
+// SPDX-License-Identifier: GPL-2.0
+// Snapshots with real guests: the first guest of its kind boots cold and
+// saves one, later ones restore it, each with its own random pool and the
+// host's time. A snapshot that is truncated, corrupt, stale, headerless,
+// empty or of another machine is said to be broken in one notice, the
+// guest boots cold and replaces it, and the next guest restores again. A
+// full disk, two guests racing to make the same snapshot, and the reboot
+// after an Oops are covered too.
+//
+// Every test case has its own snapshot folder ($KMSDK_SNAPSHOT_DIR, which
+// the runtime reads for each guest) and its own guests: the suite guest
+// would keep a snapshot folder for the whole run.
+#include "guest_suite.hpp"
+#include "snapshot_store.hpp"
+#include "temp_dir.hpp"
+
+#include "kmsdk/snapshots.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <functional>
+#include <fstream>
+#include <latch>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace kmsdk;
+using namespace kmsdk::test;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A guest that is not stuck anywhere comes up (cold, at worst, on a busy
+// machine) well within this; a restore that hung would wait for the 30 s
+// boot deadline first.
+constexpr auto prompt = std::chrono::seconds(20);
+
+double seconds_of(Clock::duration duration)
+{
+    return std::chrono::duration<double>(duration).count();
+}
+
+// Timings go to stdout, for whoever reads the run's log.
+void report_timing(std::string_view what, Clock::duration took)
+{
+    fmt::print("snapshots [{}]: {}: {:.2f} s\n", test_kernel().release(), what, seconds_of(took));
+}
+
+// Sets an environment variable for one scope, then puts it back.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_{name}
+    {
+        if (const char* old = std::getenv(name))
+            old_ = old;
+        if (value)
+            ::setenv(name, value, 1);
+        else
+            ::unsetenv(name);
+    }
+    ~ScopedEnv()
+    {
+        if (old_)
+            ::setenv(name_, old_->c_str(), 1);
+        else
+            ::unsetenv(name_);
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+// The notices one guest gave. Thread-safe: guests of the concurrent case
+// come up on threads of their own.
+class Notices {
+public:
+    std::function<void(const std::string&)> sink()
+    {
+        return [this](const std::string& notice) {
+            std::lock_guard lock{mutex_};
+            lines_.push_back(notice);
+        };
+    }
+    std::vector<std::string> lines() const
+    {
+        std::lock_guard lock{mutex_};
+        return lines_;
+    }
+    std::string text() const
+    {
+        std::string text;
+        for (const auto& line : lines())
+            text += line + "\n";
+        return text;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+};
+
+GuestOptions options(Notices& notices)
+{
+    return GuestOptions{}.kernel(test_kernel().release()).on_notice(notices.sink());
+}
+
+std::string read_bytes(const fs::path& path, std::size_t count)
+{
+    std::ifstream in{path, std::ios::binary};
+    std::string bytes(count, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(count));
+    bytes.resize(static_cast<std::size_t>(in.gcount()));
+    return bytes;
+}
+
+void write_at(const fs::path& path, std::streamoff offset, const std::string& bytes)
+{
+    std::fstream file{path, std::ios::binary | std::ios::in | std::ios::out};
+    file.seekp(offset);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    REQUIRE(file);
+}
+
+detail::SnapshotHeader header_of(const fs::path& path)
+{
+    return detail::SnapshotHeader::parse(read_bytes(path, detail::SnapshotHeader::size));
+}
+
+// A fresh snapshot folder for one test case (or `root`, made elsewhere),
+// made $KMSDK_SNAPSHOT_DIR (and $KMSDK_COLD cleared) until the case ends.
+class SnapshotFolder {
+public:
+    explicit SnapshotFolder(const fs::path& root = {})
+        : dir_{root.empty() ? std::make_optional<detail::TempDir>("kmsdk-snaptest") : std::nullopt},
+          root_{root.empty() ? dir_->path() : root},
+          env_{"KMSDK_SNAPSHOT_DIR", root_.c_str()},
+          cold_{"KMSDK_COLD", nullptr}
+    {
+    }
+
+    // Where this kernel's snapshots go.
+    fs::path kernel_dir() const { return snapshot_dir(test_kernel()); }
+
+    std::vector<fs::path> with(std::string_view marker) const
+    {
+        std::vector<fs::path> found;
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator{kernel_dir(), error})
+            if (entry.path().filename().string().find(marker) != std::string::npos)
+                found.push_back(entry.path());
+        return found;
+    }
+    std::vector<fs::path> snapshots() const
+    {
+        std::vector<fs::path> found;
+        for (const auto& path : with(detail::snapshot_suffix))
+            if (path.extension() == detail::snapshot_suffix)
+                found.push_back(path);
+        return found;
+    }
+    std::vector<fs::path> temporaries() const { return with(detail::snapshot_temporary_marker); }
+
+    // Everything in the folder, for messages.
+    std::string listing() const
+    {
+        std::string text;
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator{kernel_dir(), error})
+            text += fmt::format("{} ({} bytes)\n", entry.path().filename().string(),
+                                entry.is_regular_file() ? entry.file_size() : 0);
+        return text;
+    }
+
+    const fs::path& root() const { return root_; }
+
+private:
+    std::optional<detail::TempDir> dir_;
+    fs::path root_;
+    ScopedEnv env_;
+    ScopedEnv cold_;
+};
+
+// A good snapshot of the default machine, made once for the suite by a
+// guest of its own: the broken cases start from a copy of it.
+const fs::path& pristine_snapshot()
+{
+    static detail::TempDir dir{"kmsdk-snappristine"};
+    static fs::path path = [] {
+        SnapshotFolder folder{dir.path()};
+        Notices notices;
+        auto started = Clock::now();
+        Guest guest{options(notices)};
+        report_timing("cold boot and save (the suite's pristine snapshot)", Clock::now() - started);
+        INFO(notices.text());
+        REQUIRE(notices.lines().empty());
+        REQUIRE(guest.boot_stats().snapshot_save > std::chrono::nanoseconds::zero());
+        auto found = folder.snapshots();
+        REQUIRE(found.size() == 1);
+        return found.front();
+    }();
+    return path;
+}
+
+// Puts a copy of the pristine snapshot into `folder`; returns its path.
+fs::path install_good_snapshot(const SnapshotFolder& folder)
+{
+    const auto& pristine = pristine_snapshot();
+    fs::create_directories(folder.kernel_dir());
+    auto path = folder.kernel_dir() / pristine.filename();
+    fs::copy_file(pristine, path, fs::copy_options::overwrite_existing);
+    return path;
+}
+
+// One guest coming up: how long it took, what it said, how it came up.
+struct Start {
+    std::unique_ptr<Guest> guest;
+    Notices notices;
+    Clock::duration took{};
+};
+
+std::unique_ptr<Start> start_guest(const std::function<GuestOptions(Notices&)>& make = options)
+{
+    auto start = std::make_unique<Start>();
+    auto started = Clock::now();
+    start->guest = std::make_unique<Guest>(make(start->notices));
+    start->took = Clock::now() - started;
+    return start;
+}
+
+void check_works(Guest& guest)
+{
+    auto echo = guest.run("echo alive");
+    CHECK(echo.status == 0);
+    CHECK(echo.out == "alive\n");
+    CHECK_NOTHROW(guest.check_healthy());
+}
+
+// The snapshot at `path` was damaged: the next guest says so once, naming
+// `problem`, boots cold, works and replaces it, and the guest after that
+// restores without a word. `others`: the snapshots of other machines in
+// the folder, which stay.
+void check_replaced(const SnapshotFolder& folder, const fs::path& path, std::string_view problem,
+                    std::size_t others = 0)
+{
+    auto broken = start_guest();
+    report_timing(fmt::format("broken snapshot ({}) found, cold boot and save", problem), broken->took);
+    {
+        auto notices = broken->notices.lines();
+        INFO("notices:\n" << broken->notices.text());
+        for (const auto& notice : notices)
+            fmt::print("snapshots [{}]: notice: {}\n", test_kernel().release(), notice);
+        REQUIRE(notices.size() == 1);
+        CHECK_THAT(notices[0], Contains(path.string()));
+        CHECK_THAT(notices[0], Contains(std::string{problem}));
+        CHECK_THAT(notices[0], Contains("booting cold and replacing it"));
+        // One line, whatever QEMU said.
+        CHECK(notices[0].find('\n') == std::string::npos);
+    }
+    const auto& stats = broken->guest->boot_stats();
+    CHECK_FALSE(stats.restored);
+    CHECK(stats.snapshot_save > std::chrono::nanoseconds::zero());
+    CHECK(broken->took < prompt);
+    check_works(*broken->guest);
+    broken.reset();
+
+    INFO("snapshot folder:\n" << folder.listing());
+    auto snapshots = folder.snapshots();
+    CHECK(std::count(snapshots.begin(), snapshots.end(), path) == 1);
+    CHECK(snapshots.size() == others + 1);
+    CHECK(folder.temporaries().empty());
+    CHECK_NOTHROW(header_of(path));
+
+    auto next = start_guest();
+    report_timing(fmt::format("restore after replacing ({})", problem), next->took);
+    INFO("notices:\n" << next->notices.text());
+    CHECK(next->notices.lines().empty());
+    CHECK(next->guest->boot_stats().restored);
+    CHECK(next->guest->boot_stats().snapshot_save == std::chrono::nanoseconds::zero());
+    check_works(*next->guest);
+}
+
+std::string trimmed(std::string text)
+{
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
+        text.pop_back();
+    while (!text.empty() && text.front() == ' ')
+        text.erase(0, 1);
+    return text;
+}
+
+// A 1 MiB tmpfs mounted for one scope: a disk that fills up.
+class SmallTmpfs {
+public:
+    SmallTmpfs() : dir_{"kmsdk-snapfull"}
+    {
+        if (::mount("kmsdk-snapfull", dir_.path().c_str(), "tmpfs", MS_NOSUID | MS_NODEV,
+                    "size=1m,mode=0700") == 0)
+            mounted_ = true;
+        else
+            error_ = std::strerror(errno);
+    }
+    ~SmallTmpfs()
+    {
+        if (mounted_)
+            ::umount2(dir_.path().c_str(), MNT_DETACH);
+    }
+    SmallTmpfs(const SmallTmpfs&) = delete;
+    SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+
+    bool mounted() const { return mounted_; }
+    const std::string& error() const { return error_; }
+    const fs::path& path() const { return dir_.path(); }
+
+private:
+    detail::TempDir dir_;
+    bool mounted_ = false;
+    std::string error_;
+};
+
+}  // namespace
+
+TEST_CASE("the first guest boots cold and saves a snapshot; the next one restores it and "
+          "loads a module",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    {
+        auto first = start_guest();
+        report_timing("cold boot and save", first->took);
+        INFO("notices:\n" << first->notices.text());
+        CHECK(first->notices.lines().empty());
+        const auto& stats = first->guest->boot_stats();
+        CHECK_FALSE(stats.restored);
+        CHECK(stats.snapshot_save > std::chrono::nanoseconds::zero());
+        report_timing("of which the save", stats.snapshot_save);
+        INFO("snapshot folder:\n" << folder.listing());
+        REQUIRE(folder.snapshots().size() == 1);
+        CHECK(folder.temporaries().empty());
+        auto header = header_of(folder.snapshots().front());
+        CHECK(header.stream_bytes + detail::SnapshotHeader::size ==
+              fs::file_size(folder.snapshots().front()));
+        fmt::print("snapshots [{}]: snapshot size: {:.1f} MiB ({})\n", test_kernel().release(),
+                   static_cast<double>(fs::file_size(folder.snapshots().front())) / (1 << 20),
+                   header.machine);
+        check_works(*first->guest);
+    }
+
+    auto second = start_guest([](Notices& notices) {
+        return options(notices).module(built_module("kms_hello"));
+    });
+    report_timing("restore (with kms_hello staged)", second->took);
+    INFO("notices:\n" << second->notices.text());
+    CHECK(second->notices.lines().empty());
+    auto& g = *second->guest;
+    CHECK(g.boot_stats().restored);
+    CHECK(g.boot_stats().snapshot_save == std::chrono::nanoseconds::zero());
+    CHECK(g.run("echo alive").out == "alive\n");
+    auto insmod = g.insmod("kms_hello");
+    CHECK(insmod.ok());
+    CHECK(is_loaded(g, "kms_hello"));
+    auto rmmod = g.rmmod("kms_hello");
+    CHECK(rmmod.ok());
+    CHECK_FALSE(is_loaded(g, "kms_hello"));
+    CHECK_HEALTHY(g);
+    CHECK(folder.snapshots().size() == 1);
+}
+
+TEST_CASE("two guests restored from one snapshot have their own random pools and the host's time",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    install_good_snapshot(folder);
+    auto a = start_guest();
+    auto b = start_guest();
+    REQUIRE(a->guest->boot_stats().restored);
+    REQUIRE(b->guest->boot_stats().restored);
+    CHECK(a->notices.lines().empty());
+    CHECK(b->notices.lines().empty());
+
+    auto uuid_a = a->guest->read("/proc/sys/kernel/random/uuid");
+    auto uuid_b = b->guest->read("/proc/sys/kernel/random/uuid");
+    CHECK(uuid_a != uuid_b);
+
+    const char* bytes = "head -c 16 /dev/urandom | od -An -tx1";
+    auto random_a = a->guest->run(bytes);
+    auto random_b = b->guest->run(bytes);
+    REQUIRE(random_a.ok());
+    REQUIRE(random_b.ok());
+    INFO("a: " << random_a.out << "b: " << random_b.out);
+    CHECK(trimmed(random_a.out).size() >= 16 * 3 - 1);
+    CHECK(random_a.out != random_b.out);
+
+    for (auto* start : {a.get(), b.get()}) {
+        auto date = start->guest->run("date +%s");
+        REQUIRE(date.ok());
+        auto guest_time = std::stoll(trimmed(date.out));
+        auto host_time = static_cast<long long>(std::time(nullptr));
+        INFO("guest " << guest_time << ", host " << host_time);
+        CHECK(std::llabs(guest_time - host_time) <= 5);
+    }
+}
+
+TEST_CASE("a snapshot truncated in the middle of its stream is replaced", "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    fs::resize_file(path, fs::file_size(path) / 2);
+    check_replaced(folder, path, "truncated");
+}
+
+TEST_CASE("a snapshot with one byte flipped in the middle of its stream is replaced",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    auto header = header_of(path);
+    auto middle = static_cast<std::streamoff>(detail::SnapshotHeader::size + header.stream_bytes / 2);
+    auto byte = read_bytes(path, static_cast<std::size_t>(middle) + 1).back();
+    write_at(path, middle, std::string(1, static_cast<char>(byte ^ 0x40)));
+    REQUIRE(fs::file_size(path) == detail::SnapshotHeader::size + header.stream_bytes);
+    check_replaced(folder, path, "corrupt");
+}
+
+TEST_CASE("a snapshot whose header names another key is stale and replaced", "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    auto header = header_of(path);
+    header.key[0] = header.key[0] == '0' ? '1' : '0';
+    write_at(path, 0, header.format());
+    check_replaced(folder, path, "stale");
+}
+
+TEST_CASE("a snapshot whose header is garbage is replaced", "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    write_at(path, 0, std::string(64, 'G'));
+    check_replaced(folder, path, "no header");
+}
+
+TEST_CASE("an empty snapshot file is replaced", "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    fs::resize_file(path, 0);
+    check_replaced(folder, path, "truncated");
+}
+
+TEST_CASE("a snapshot of another machine under this machine's key, which QEMU refuses to load, "
+          "is replaced",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    auto ours = header_of(path);
+
+    // Memory, not a device: QEMU's edu device saves no state, so a stream
+    // from a machine with one loads into a machine without (only the key
+    // tells them apart), while RAM of another size is refused.
+    {
+        auto other = start_guest([](Notices& notices) { return options(notices).memory_mb(320); });
+        INFO("notices:\n" << other->notices.text());
+        REQUIRE(other->guest->boot_stats().snapshot_save > std::chrono::nanoseconds::zero());
+    }
+    fs::path other_path;
+    for (const auto& snapshot : folder.snapshots())
+        if (snapshot != path)
+            other_path = snapshot;
+    INFO("snapshot folder:\n" << folder.listing());
+    REQUIRE_FALSE(other_path.empty());
+    auto theirs = header_of(other_path);
+    REQUIRE_THAT(theirs.machine, Contains("320 MiB"));
+    REQUIRE(theirs.key != ours.key);
+
+    // Their stream, its length and CRC as saved, under our key: every check
+    // of the header passes, and only QEMU can tell.
+    auto forged = theirs;
+    forged.key = ours.key;
+    auto staging = folder.kernel_dir() / "forged";
+    {
+        std::ofstream out{staging, std::ios::binary | std::ios::trunc};
+        std::ifstream in{other_path, std::ios::binary};
+        in.seekg(static_cast<std::streamoff>(detail::SnapshotHeader::size));
+        out << forged.format() << in.rdbuf();
+        REQUIRE(out);
+    }
+    fs::rename(staging, path);
+    REQUIRE(fs::file_size(path) == fs::file_size(other_path));
+
+    check_replaced(folder, path, "not loadable", 1);
+    // The other machine's snapshot is its own business.
+    CHECK(fs::exists(other_path));
+}
+
+TEST_CASE("a full disk: the guest boots cold, says it could not save, and leaves no file behind",
+          "[snapshots]")
+{
+    if (::geteuid() != 0) {
+        WARN("SKIPPED: mounting a small tmpfs to fill needs root");
+        return;
+    }
+    SmallTmpfs full;
+    if (!full.mounted()) {
+        WARN("SKIPPED: cannot mount a tmpfs here (" << full.error() << ")");
+        return;
+    }
+    SnapshotFolder folder{full.path()};
+
+    auto start = start_guest();
+    report_timing("cold boot, save failing on a full disk", start->took);
+    {
+        auto notices = start->notices.lines();
+        INFO("notices:\n" << start->notices.text());
+        for (const auto& notice : notices)
+            fmt::print("snapshots [{}]: notice: {}\n", test_kernel().release(), notice);
+        REQUIRE(notices.size() == 1);
+        CHECK_THAT(notices[0], Contains("could not save a snapshot"));
+        CHECK_THAT(notices[0], Contains(folder.kernel_dir().string()));
+        CHECK_THAT(notices[0], Contains("going on without one"));
+        CHECK(notices[0].find('\n') == std::string::npos);
+    }
+    CHECK_FALSE(start->guest->boot_stats().restored);
+    CHECK(start->guest->boot_stats().snapshot_save == std::chrono::nanoseconds::zero());
+    CHECK(start->took < prompt);
+    check_works(*start->guest);
+
+    INFO("snapshot folder:\n" << folder.listing());
+    std::vector<std::string> left;
+    for (const auto& entry : fs::directory_iterator{folder.kernel_dir()})
+        left.push_back(entry.path().filename().string());
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].ends_with(".snap.lock"));
+}
+
+TEST_CASE("two guests that need the same missing snapshot at once make it once", "[snapshots]")
+{
+    SnapshotFolder folder;
+
+    struct Outcome {
+        Notices notices;
+        BootStats stats;
+        Clock::duration took{};
+        std::string echo;
+        std::string error;
+    };
+    Outcome outcomes[2];
+    std::latch ready{2};
+    // Each guest lives and dies on its thread: QEMU goes with the thread
+    // that started it (PR_SET_PDEATHSIG).
+    auto run = [&ready](Outcome& outcome) {
+        try {
+            ready.arrive_and_wait();
+            auto started = Clock::now();
+            Guest guest{options(outcome.notices)};
+            outcome.took = Clock::now() - started;
+            outcome.stats = guest.boot_stats();
+            outcome.echo = guest.run("echo alive").out;
+            guest.check_healthy();
+        } catch (const std::exception& error) {
+            outcome.error = error.what();
+        }
+    };
+    std::thread first{run, std::ref(outcomes[0])};
+    std::thread second{run, std::ref(outcomes[1])};
+    first.join();
+    second.join();
+
+    int saved = 0;
+    int restored = 0;
+    for (auto& outcome : outcomes) {
+        INFO("error: " << outcome.error);
+        INFO("notices:\n" << outcome.notices.text());
+        CHECK(outcome.error.empty());
+        CHECK(outcome.echo == "alive\n");
+        CHECK(outcome.notices.lines().empty());
+        saved += outcome.stats.snapshot_save > std::chrono::nanoseconds::zero() ? 1 : 0;
+        restored += outcome.stats.restored ? 1 : 0;
+        report_timing(fmt::format("concurrent guest ({})", outcome.stats.restored ? "restored"
+                                  : outcome.stats.snapshot_save.count() ? "cold, saved"
+                                                                        : "cold, not saved"),
+                      outcome.took);
+    }
+    INFO("snapshot folder:\n" << folder.listing());
+    CHECK(saved == 1);
+    CHECK(restored == 1);
+    CHECK(folder.snapshots().size() == 1);
+    CHECK(folder.temporaries().empty());
+}
+
+TEST_CASE("a guest that waited for another run to make the snapshot restores what it made",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    // This test plays the other run: it holds the lock of the default
+    // machine's snapshot while the guest starts, then puts the snapshot in
+    // place as a maker does (a rename) and lets go.
+    const auto& pristine = pristine_snapshot();
+    auto path = folder.kernel_dir() / pristine.filename();
+    auto lock = detail::SnapshotLock::acquire(path, detail::Deadline{std::chrono::seconds(1)});
+    REQUIRE(lock);
+
+    constexpr auto held = std::chrono::seconds(2);
+    Notices notices;
+    BootStats stats;
+    Clock::duration took{};
+    std::string echo;
+    std::string error;
+    // The guest lives and dies on its thread: QEMU goes with the thread
+    // that started it (PR_SET_PDEATHSIG).
+    std::thread waiter{[&] {
+        try {
+            auto started = Clock::now();
+            Guest guest{options(notices)};
+            took = Clock::now() - started;
+            stats = guest.boot_stats();
+            echo = guest.run("echo alive").out;
+            guest.check_healthy();
+        } catch (const std::exception& failure) {
+            error = failure.what();
+        }
+    }};
+    std::this_thread::sleep_for(held);
+    auto staging = folder.kernel_dir() / "staging";
+    fs::copy_file(pristine, staging);
+    fs::rename(staging, path);
+    lock.reset();
+    waiter.join();
+
+    report_timing("waited for another run's snapshot, then restored", took);
+    INFO("error: " << error);
+    INFO("notices:\n" << notices.text());
+    CHECK(error.empty());
+    CHECK(echo == "alive\n");
+    CHECK(notices.lines().empty());
+    CHECK(stats.restored);
+    CHECK(stats.snapshot_save == std::chrono::nanoseconds::zero());
+    // It waited rather than restoring a snapshot that was not there yet.
+    CHECK(took >= held - std::chrono::milliseconds(500));
+    CHECK(took < held + prompt);
+    INFO("snapshot folder:\n" << folder.listing());
+    CHECK(folder.snapshots() == std::vector<fs::path>{path});
+    CHECK(folder.temporaries().empty());
+}
+
+TEST_CASE("the reboot after an Oops restores the snapshot", "[snapshots]")
+{
+    SnapshotFolder folder;
+    install_good_snapshot(folder);
+    auto start = start_guest([](Notices& notices) {
+        return options(notices).module(built_module("kms_fault_oops"));
+    });
+    auto& g = *start->guest;
+    REQUIRE(g.boot_stats().restored);
+    auto boot_id = g.read("/proc/sys/kernel/random/boot_id");
+    REQUIRE(g.insmod("kms_fault_oops").ok());
+    CHECK_HEALTHY(g);
+
+    auto faulted = Clock::now();
+    CHECK(g.run("echo 1 > /dev/kms_fault_oops").status == 128 + 9);
+    CHECK_THROWS_AS(g.check_healthy(), GuestUnhealthy);
+    auto detected = Clock::now();
+    CHECK(g.run("echo alive").out == "alive\n");
+    CHECK_NOTHROW(g.check_healthy());
+    auto recovered = Clock::now();
+
+    INFO("fault to detection " << seconds_of(detected - faulted) << " s, to a healthy guest "
+                               << seconds_of(recovered - faulted) << " s");
+    report_timing("Oops, detected", detected - faulted);
+    report_timing("Oops, back to a healthy guest", recovered - faulted);
+    CHECK(g.boot_stats().restored);
+    CHECK(g.read("/proc/sys/kernel/tainted") == "0\n");
+    // A new boot as far as the kernel can tell (boot_id was drawn after the
+    // restore from the reseeded pool), with the module staged again.
+    CHECK(g.read("/proc/sys/kernel/random/boot_id") != boot_id);
+    CHECK_FALSE(is_loaded(g, "kms_fault_oops"));
+    CHECK(g.insmod("kms_fault_oops").ok());
+    CHECK(g.rmmod("kms_fault_oops").ok());
+    CHECK(start->notices.lines().empty());
+    CHECK(recovered - faulted < prompt);
+}
