@@ -10,6 +10,7 @@
 // Every test case has its own snapshot folder ($KMSDK_SNAPSHOT_DIR, which
 // the runtime reads for each guest) and its own guests: the suite guest
 // would keep a snapshot folder for the whole run.
+#include "scoped_env.hpp"
 #include "guest_suite.hpp"
 #include "snapshot_store.hpp"
 #include "temp_dir.hpp"
@@ -44,6 +45,8 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
+using kmsdk::detail::ScopedEnv;
+
 namespace {
 
 // A guest that is not stuck anywhere comes up (cold, at worst, on a busy
@@ -61,33 +64,6 @@ void report_timing(std::string_view what, Clock::duration took)
 {
     fmt::print("snapshots [{}]: {}: {:.2f} s\n", test_kernel().release(), what, seconds_of(took));
 }
-
-// Sets an environment variable for one scope, then puts it back.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const char* value) : name_{name}
-    {
-        if (const char* old = std::getenv(name))
-            old_ = old;
-        if (value)
-            ::setenv(name, value, 1);
-        else
-            ::unsetenv(name);
-    }
-    ~ScopedEnv()
-    {
-        if (old_)
-            ::setenv(name_, old_->c_str(), 1);
-        else
-            ::unsetenv(name_);
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
 
 // The notices one guest gave. Thread-safe: guests of the concurrent case
 // come up on threads of their own.

@@ -2,6 +2,7 @@
 // Finding kernels in the cache: a series must pick its newest release the
 // way `sort -V` orders them, and never a release of another series that
 // starts with the same digits (6.1 is not 6.12).
+#include "scoped_env.hpp"
 #include "kmsdk/cache.hpp"
 #include "kmsdk/kernel.hpp"
 
@@ -20,34 +21,9 @@ namespace fs = std::filesystem;
 using kmsdk::Kernel;
 using kmsdk::detail::TempDir;
 
+using kmsdk::detail::ScopedEnv;
+
 namespace {
-
-// Sets an environment variable for one scope, then puts it back.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const char* value) : name_{name}
-    {
-        if (const char* old = std::getenv(name))
-            old_ = old;
-        if (value)
-            setenv(name, value, 1);
-        else
-            unsetenv(name);
-    }
-    ~ScopedEnv()
-    {
-        if (old_)
-            setenv(name_, old_->c_str(), 1);
-        else
-            unsetenv(name_);
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
 
 // A cache with kernel folders as kernels.sh leaves them, minus the bulk.
 void add_fake_kernel(const fs::path& cache, const std::string& release, bool complete = true)
