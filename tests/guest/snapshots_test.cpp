@@ -10,8 +10,8 @@
 // Every test case has its own snapshot folder ($KMSDK_SNAPSHOT_DIR, which
 // the runtime reads for each guest) and its own guests: the suite guest
 // would keep a snapshot folder for the whole run.
-#include "scoped_env.hpp"
 #include "guest_suite.hpp"
+#include "scoped_env.hpp"
 #include "snapshot_store.hpp"
 #include "temp_dir.hpp"
 
