@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // Resume: what a guest restored from a snapshot needs before it is used.
 // Every restore of one snapshot starts with the same random pool and the
-// clock of the moment it was saved.
+// clock of the moment it was saved, and devices QEMU does not migrate
+// come back with their PCI configuration reset.
+#include "pci_bars.hpp"
 #include "requests.hpp"
 #include "system.hpp"
 
@@ -50,7 +52,7 @@ Reply resume(proto::PayloadReader& request)
         throw RequestError(EINVAL, "Resume carries no seed");
     mix_into_random_pool(seed);
     set_clock(realtime_ns);
-    return {};
+    return Reply{proto::Type::Ok, proto::PayloadWriter{}.bytes(restore_pci_bars()).take()};
 }
 
 }  // namespace kmsdk::agent

@@ -397,10 +397,11 @@ public:
         if (::getrandom(seed.data(), seed.size(), 0) != static_cast<ssize_t>(seed.size()))
             throw GuestError(fmt::format("getrandom: {}", std::strerror(errno)));
         auto now = std::chrono::system_clock::now().time_since_epoch();
-        transact(Type::Resume,
-                 PayloadWriter{}.bytes(seed).u64(static_cast<std::uint64_t>(
-                     std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())).take(),
-                 options_.command_timeout_, "resuming the restored guest");
+        auto reply = transact(Type::Resume,
+                              PayloadWriter{}.bytes(seed).u64(static_cast<std::uint64_t>(
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())).take(),
+                              options_.command_timeout_, "resuming the restored guest");
+        stats_.resume_log = PayloadReader{reply.payload}.bytes();
     }
 
     // The right to make the missing (or broken) snapshot. Another run may

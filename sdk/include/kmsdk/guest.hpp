@@ -161,6 +161,9 @@ struct BootStats {
     // console's last lines then.
     std::vector<std::string> failed_attempts;
     std::string boot_pass_log;
+    // After a restore: the PCI BARs the agent rewrote for devices whose
+    // state QEMU does not migrate (edu), a line each.
+    std::string resume_log;
 };
 
 class Guest {

@@ -86,7 +86,9 @@ enum class Type : std::uint16_t {
     // host → agent, after the guest was restored from a snapshot: bytes
     // seed (mixed into the kernel's random pool), u64 the host's
     // CLOCK_REALTIME in ns. Every restored guest starts from one saved RNG
-    // state and one saved clock; this makes each its own. Reply Ok.
+    // state and one saved clock; this makes each its own. The agent also
+    // rewrites PCI BARs that a device without migration state lost. Reply
+    // Ok: string a line per BAR rewritten.
     Resume = 70,
 
     Ok = 90,
