@@ -4,6 +4,8 @@
 #include "measure.hpp"
 #include "naive.hpp"
 #include "process.hpp"
+#include "recovery.hpp"
+#include "snapshot_making.hpp"
 
 #include "kmsdk/guest.hpp"
 
@@ -13,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace kmsdk::bench {
 namespace fs = std::filesystem;
@@ -52,13 +55,32 @@ Figure& add(KernelReport& report, std::string key, std::string label, Unit unit 
     return report.figures.back();
 }
 
-// The boots, kmsdk's and the naive recipe's in turn.
+// Guest constructions of one kind, cold or warm.
+struct ConstructionSamples {
+    std::vector<double> wall_ms, to_agent_ms, destroy_ms, before_kernel_ms;
+    unsigned failures = 0, retried = 0;
+    unsigned not_restored = 0;  // warm ones that booted instead: left out of the figures
+};
+
+// `kmsdk run -- true` of one kind, cold or warm.
+struct CliSamples {
+    std::vector<double> total_ms, ready_ms;
+    unsigned failures = 0;
+    unsigned not_restored = 0;  // warm ones that booted instead: left out of the figures
+};
+
+// The boots, kmsdk's (cold and warm) and the naive recipe's in turn.
 struct BootSamples {
     std::vector<double> naive_true_ms, naive_ready_ms, naive_insmod_ms, naive_before_kernel_ms;
-    std::vector<double> cli_ms, cli_ready_ms;
-    std::vector<double> construct_ms, to_agent_ms, staging_ms, destroy_ms, before_kernel_ms;
-    unsigned naive_failures = 0, cli_failures = 0, boot_failures = 0, retried = 0;
+    unsigned naive_failures = 0;
+    CliSamples cli_cold, cli_warm;
+    ConstructionSamples cold, warm;
 };
+
+const char* mode(bool cold)
+{
+    return cold ? "cold" : "warm";
+}
 
 void record_naive(const NaiveRun& run, std::vector<double>& total, std::vector<double>* ready,
                   BootSamples& samples, KernelReport& report)
@@ -75,6 +97,47 @@ void record_naive(const NaiveRun& run, std::vector<double>& total, std::vector<d
         samples.naive_before_kernel_ms.push_back(run.total_ms - *run.kernel_ms);
 }
 
+void record_cli(const CliRun& run, bool cold, CliSamples& samples, KernelReport& report)
+{
+    if (!run.ok) {
+        if (samples.failures++ == 0)
+            report.errors.push_back(fmt::format("kmsdk run -- true ({}) failed: {}", mode(cold),
+                                                run.failure));
+        return;
+    }
+    // A warm run that booted (its snapshot was missing or broken) is not
+    // a warm sample.
+    if (!cold && !run.restored) {
+        ++samples.not_restored;
+        return;
+    }
+    samples.total_ms.push_back(run.total_ms);
+    if (run.ready_ms)
+        samples.ready_ms.push_back(*run.ready_ms);
+}
+
+void record_construction(const std::string& release, bool cold, ConstructionSamples& samples,
+                         KernelReport& report)
+{
+    try {
+        auto c = construct_guest(release, cold);
+        samples.retried += c.attempts > 1;
+        if (!cold && !c.restored) {
+            ++samples.not_restored;
+            return;
+        }
+        samples.wall_ms.push_back(c.wall_ms);
+        samples.to_agent_ms.push_back(c.to_agent_ms);
+        samples.destroy_ms.push_back(c.destroy_ms);
+        if (c.before_kernel_ms)
+            samples.before_kernel_ms.push_back(*c.before_kernel_ms);
+    } catch (const BootError& error) {
+        if (samples.failures++ == 0)
+            report.errors.push_back(
+                fmt::format("Guest construction ({}): {}", mode(cold), error.what()));
+    }
+}
+
 void boot_round(unsigned round, const std::string& release, NaiveRecipe& naive,
                 const BenchConfig& config, const fs::path& scratch, BootSamples& samples,
                 KernelReport& report)
@@ -86,69 +149,73 @@ void boot_round(unsigned round, const std::string& release, NaiveRecipe& naive,
     auto naive_insmod = [&] {
         record_naive(naive.boot_insmod_rmmod(), samples.naive_insmod_ms, nullptr, samples, report);
     };
-    auto cli = [&] {
-        auto run = cli_run_true(config.kmsdk_cli, release, scratch);
-        if (!run.ok) {
-            if (samples.cli_failures++ == 0)
-                report.errors.push_back("kmsdk run -- true failed: " + run.failure);
-            return;
-        }
-        samples.cli_ms.push_back(run.total_ms);
-        if (run.ready_ms)
-            samples.cli_ready_ms.push_back(*run.ready_ms);
+    auto cli = [&](bool cold) {
+        record_cli(cli_run_true(config.kmsdk_cli, release, scratch, cold), cold,
+                   cold ? samples.cli_cold : samples.cli_warm, report);
     };
-    auto construct = [&] {
-        try {
-            auto c = construct_guest(release);
-            samples.construct_ms.push_back(c.wall_ms);
-            samples.to_agent_ms.push_back(c.to_agent_ms);
-            samples.staging_ms.push_back(c.staging_ms);
-            samples.destroy_ms.push_back(c.destroy_ms);
-            if (c.before_kernel_ms)
-                samples.before_kernel_ms.push_back(*c.before_kernel_ms);
-            samples.retried += c.attempts > 1;
-        } catch (const BootError& error) {
-            if (samples.boot_failures++ == 0)
-                report.errors.push_back(std::string{"Guest construction: "} + error.what());
-        }
+    auto construct = [&](bool cold) {
+        record_construction(release, cold, cold ? samples.cold : samples.warm, report);
     };
     // Alternate who goes first, so neither always follows the other.
     if (round % 2 == 0) {
         naive_true();
-        cli();
+        cli(true);
+        cli(false);
         naive_insmod();
-        construct();
+        construct(true);
+        construct(false);
     } else {
-        cli();
+        cli(false);
+        cli(true);
         naive_true();
-        construct();
+        construct(false);
+        construct(true);
         naive_insmod();
     }
 }
 
 void add_boot_figures(KernelReport& report, const BootSamples& boots)
 {
-    auto& to_agent = add(report, "boot_to_agent", "boot until the agent is ready (to_agent)");
-    to_agent.samples = boots.to_agent_ms;
+    auto& to_agent = add(report, "boot_to_agent", "cold: boot until the agent is ready (to_agent)");
+    to_agent.samples = boots.cold.to_agent_ms;
     to_agent.naive_label = "boot until /init's first line";
     to_agent.naive = boots.naive_ready_ms;
     auto& before = add(report, "before_kernel", "  of which before the kernel's clock started");
-    before.samples = boots.before_kernel_ms;
+    before.samples = boots.cold.before_kernel_ms;
     before.naive_label = "total less the kernel's clock at power-down";
     before.naive = boots.naive_before_kernel_ms;
+    auto& restore = add(report, "restore_to_agent",
+                        "warm: restore until the agent is ready (to_agent)");
+    restore.samples = boots.warm.to_agent_ms;
+    restore.naive_label = "boot until /init's first line";
+    restore.naive = boots.naive_ready_ms;
 
-    auto& construct = add(report, "guest_construction", "Guest construction (boot + staging)");
-    construct.samples = boots.construct_ms;
+    auto& construct =
+        add(report, "guest_construction", "cold: Guest construction (boot + staging)");
+    construct.samples = boots.cold.wall_ms;
     construct.naive_label = "boot until /init's first line";
     construct.naive = boots.naive_ready_ms;
+    auto& construct_warm = add(report, "guest_construction_warm",
+                               "warm: Guest construction (restore + staging)");
+    construct_warm.samples = boots.warm.wall_ms;
+    construct_warm.naive_label = "boot until /init's first line";
+    construct_warm.naive = boots.naive_ready_ms;
 
-    auto& cli = add(report, "cli_run_true", "`kmsdk run -- true`, end to end");
-    cli.samples = boots.cli_ms;
+    auto& cli = add(report, "cli_run_true", "cold: `kmsdk run -- true`, end to end (KMSDK_COLD=1)");
+    cli.samples = boots.cli_cold.total_ms;
     cli.naive_label = "boot, true, poweroff";
     cli.naive = boots.naive_true_ms;
     cli.target_ratio = 3;
     add(report, "cli_ready", "  of which until kmsdk printed \"ready\"").samples =
-        boots.cli_ready_ms;
+        boots.cli_cold.ready_ms;
+    auto& warm = add(report, "cli_run_true_warm", "warm: `kmsdk run -- true`, end to end");
+    warm.samples = boots.cli_warm.total_ms;
+    warm.naive_label = "boot, true, poweroff";
+    warm.naive = boots.naive_true_ms;
+    warm.target = 350;
+    warm.target_ratio = 10;
+    add(report, "cli_ready_warm", "  of which until kmsdk printed \"ready\"").samples =
+        boots.cli_warm.ready_ms;
 }
 
 void add_operation_figures(KernelReport& report, const BootSamples& boots,
@@ -184,6 +251,66 @@ void add_operation_figures(KernelReport& report, const BootSamples& boots,
     from_guest.target = 10;
 }
 
+const Figure* find_figure(const KernelReport& report, std::string_view key)
+{
+    for (const auto& figure : report.figures)
+        if (figure.key == key && !figure.samples.empty())
+            return &figure;
+    return nullptr;
+}
+
+// Cold median over warm median, when both were measured.
+void add_cold_over_warm(KernelReport& report, std::string key, std::string label,
+                        std::string_view cold_key, std::string_view warm_key)
+{
+    auto* cold = find_figure(report, cold_key);
+    auto* warm = find_figure(report, warm_key);
+    if (!cold || !warm)
+        return;
+    double warm_median = summarize(warm->samples).median;
+    if (warm_median > 0)
+        report.cold_over_warm.push_back(
+            {std::move(key), std::move(label), summarize(cold->samples).median / warm_median});
+}
+
+void add_recovery_figures(KernelReport& report, const RecoverySamples& samples, bool cold)
+{
+    std::string suffix = cold ? "_cold" : "";
+    auto& total = add(report, "oops_recovery" + suffix,
+                      fmt::format("{}: recovery after an Oops (fault, detect, healthy again)",
+                                  mode(cold)));
+    total.samples = samples.total_ms;
+    if (!cold)
+        total.target = 500;
+    add(report, "oops_recovery_detect" + suffix,
+        "  of which the write that Oopses and check_healthy() throwing")
+        .samples = samples.detect_ms;
+    add(report, "oops_recovery_back" + suffix,
+        fmt::format("  of which back to healthy: {}, staging, run(\"true\"), health()",
+                    cold ? "boot" : "restore"))
+        .samples = samples.back_ms;
+    // A guest given nothing to stage skips the boot pass (staging 0): the
+    // recovery guests, staged with kms_fault_oops, show what staging costs.
+    add(report, cold ? "staging" : "staging_warm",
+        fmt::format("    of which staging one module after {} (BootStats::staging)",
+                    cold ? "boot" : "restore"))
+        .samples = samples.staging_ms;
+}
+
+// Runs one part of the measurements; its failure is recorded and the
+// next part still runs (unless the bench was interrupted).
+template <typename Part>
+void measure_part(KernelReport& report, std::string_view what, Part&& part)
+{
+    if (interrupted())
+        return;
+    try {
+        part();
+    } catch (const std::exception& error) {
+        report.errors.push_back(fmt::format("{}: {}", what, error.what()));
+    }
+}
+
 }  // namespace
 
 KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
@@ -192,6 +319,7 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
     report.release = kernel.release();
     const auto& release = kernel.release();
     BootSamples boots;
+    bool booted = false;
     try {
         auto hello_ko = config.modules_dir / release / "kms_hello.ko";
         if (!fs::exists(hello_ko))
@@ -203,11 +331,18 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
         report.notes.push_back(fmt::format("naive recipe: {}", fmt::join(naive.command_true(), " ")));
 
         // Once each, unrecorded: the base initramfs gets cached, files get
-        // into the page cache.
+        // into the page cache, and the warm guests' snapshot gets made if
+        // there is none yet.
         fmt::print(stderr, "{}: warming up\n", release);
         (void)naive.boot_true();
-        (void)cli_run_true(config.kmsdk_cli, release, scratch.path());
-        (void)construct_guest(release);
+        (void)cli_run_true(config.kmsdk_cli, release, scratch.path(), /*cold=*/true);
+        (void)construct_guest(release, /*cold=*/true);
+        auto made = construct_guest(release, /*cold=*/false);
+        if (made.snapshot_save_ms > 0)
+            report.notes.push_back(fmt::format(
+                "the warm-up made this machine's snapshot (saved in {})",
+                format_value(made.snapshot_save_ms, Unit::ms)));
+        (void)cli_run_true(config.kmsdk_cli, release, scratch.path(), /*cold=*/false);
 
         for (unsigned round = 0; round < config.runs; ++round) {
             check_interrupted();
@@ -215,11 +350,18 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
             fmt::print(stderr, "{}: boots {}/{}\n", release, round + 1, config.runs);
         }
         add_boot_figures(report, boots);
+        booted = true;
         report.notes.push_back(fmt::format(
-            "{} rounds of boots; naive recipe failures: {} of {}; kmsdk run failures: {} of {}; "
-            "Guest boots that needed a retry: {}, that failed: {}",
-            config.runs, boots.naive_failures, 2 * config.runs, boots.cli_failures, config.runs,
-            boots.retried, boots.boot_failures));
+            "{} rounds of boots; naive recipe failures: {} of {}; kmsdk run failures: cold {} of "
+            "{}, warm {} of {}; Guest boots that needed a retry: cold {}, warm {}; that failed: "
+            "cold {}, warm {}",
+            config.runs, boots.naive_failures, 2 * config.runs, boots.cli_cold.failures,
+            config.runs, boots.cli_warm.failures, config.runs, boots.cold.retried,
+            boots.warm.retried, boots.cold.failures, boots.warm.failures));
+        report.notes.push_back(fmt::format(
+            "warm samples that booted instead of restoring (left out of the warm figures): "
+            "kmsdk run {} of {}, Guest construction {} of {}",
+            boots.cli_warm.not_restored, config.runs, boots.warm.not_restored, config.runs));
 
         fmt::print(stderr, "{}: {} round trips and cycles in one guest\n", release, config.ops);
         Guest guest{GuestOptions{}.kernel(release).module(hello_ko)};
@@ -234,15 +376,57 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
         report.notes.push_back(fmt::format("{} round trips and cycles in one guest; {} transfers "
                                            "of {} random bytes each way, read back identical",
                                            config.ops, config.runs * 2, config.transfer_bytes));
-
-        add(report, "staging", "staging after boot (BootStats::staging)").samples = boots.staging_ms;
-        add(report, "guest_destruction", "Guest destruction (kills QEMU)").samples =
-            boots.destroy_ms;
     } catch (const std::exception& error) {
         report.errors.push_back(error.what());
-        if (report.figures.empty() && !boots.naive_true_ms.empty())
+        if (!booted && !boots.naive_true_ms.empty())
             add_boot_figures(report, boots);
     }
+
+    measure_part(report, "recovery after an Oops", [&] {
+        auto oops_ko = config.modules_dir / release / "kms_fault_oops.ko";
+        if (!fs::exists(oops_ko))
+            throw std::runtime_error(fmt::format(
+                "{} was not built: build the project with its tests (KMSDK_BUILD_TESTS=ON, "
+                "cmake --build --preset default)",
+                oops_ko.string()));
+        fmt::print(stderr, "{}: {} recoveries after an Oops, warm then cold\n", release,
+                   config.runs);
+        auto warm = measure_oops_recovery(release, oops_ko, config.runs, /*cold=*/false);
+        add_recovery_figures(report, warm, /*cold=*/false);
+        auto cold = measure_oops_recovery(release, oops_ko, config.runs, /*cold=*/true);
+        add_recovery_figures(report, cold, /*cold=*/true);
+        report.notes.push_back(fmt::format(
+            "{} recoveries after an Oops each way, one guest each; warm recoveries that booted "
+            "instead of restoring: {}",
+            config.runs, warm.not_restored));
+    });
+
+    measure_part(report, "making a snapshot", [&] {
+        fmt::print(stderr, "{}: {} guests that each make a snapshot\n", release, config.snapshots);
+        auto making = measure_snapshot_making(release, config.snapshots);
+        add(report, "snapshot_save", "making the snapshot (BootStats::snapshot_save)").samples =
+            making.save_ms;
+        add(report, "snapshot_size", "the snapshot's size", Unit::mb).samples = making.size_mb;
+        add(report, "snapshot_first_guest",
+            "Guest construction that makes it (cold boot + save + staging)")
+            .samples = making.construct_ms;
+        for (const auto& problem : making.problems)
+            report.errors.push_back("making a snapshot: " + problem);
+    });
+
+    add(report, "guest_destruction", "cold: Guest destruction (kills QEMU)").samples =
+        boots.cold.destroy_ms;
+    add(report, "guest_destruction_warm", "warm: Guest destruction (kills QEMU)").samples =
+        boots.warm.destroy_ms;
+
+    add_cold_over_warm(report, "to_agent_cold_over_warm", "to the agent's Hello", "boot_to_agent",
+                       "restore_to_agent");
+    add_cold_over_warm(report, "construction_cold_over_warm", "Guest construction",
+                       "guest_construction", "guest_construction_warm");
+    add_cold_over_warm(report, "cli_run_true_cold_over_warm", "`kmsdk run -- true`",
+                       "cli_run_true", "cli_run_true_warm");
+    add_cold_over_warm(report, "oops_recovery_cold_over_warm", "recovery after an Oops",
+                       "oops_recovery_cold", "oops_recovery");
     return report;
 }
 

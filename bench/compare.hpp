@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// Every figure for one kernel, kmsdk against the naive recipe, measured in
-// the same invocation and interleaved run by run: on a noisy machine only
+// Every figure for one kernel, kmsdk against the naive recipe, and kmsdk
+// warm (restoring a snapshot) against kmsdk cold (booting), measured in the
+// same invocation and interleaved run by run: on a noisy machine only
 // ratios taken side by side mean something.
 #pragma once
 
@@ -17,10 +18,12 @@ namespace kmsdk::bench {
 
 struct BenchConfig {
     std::filesystem::path kmsdk_cli;    // the `kmsdk` command to time
-    std::filesystem::path modules_dir;  // <dir>/<release>/kms_hello.ko
+    // <dir>/<release>/kms_hello.ko, and kms_fault_oops.ko for the recovery
+    std::filesystem::path modules_dir;
     std::string accel = "tcg";
-    unsigned runs = 10;   // boots of each kind
+    unsigned runs = 10;   // boots of each kind, and recoveries after an Oops
     unsigned ops = 200;   // round trips and cycles in one booted guest
+    unsigned snapshots = 3;  // guests that each make a snapshot
     std::size_t transfer_bytes = std::size_t{1} << 20;
 };
 

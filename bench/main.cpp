@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// kmsdk_bench: kmsdk's guest against the naive QEMU recipe, on every
-// cached kernel, in one invocation (see bench/README.md).
+// kmsdk_bench: kmsdk's guest against the naive QEMU recipe, and kmsdk warm
+// (restoring a snapshot) against kmsdk cold (booting), on every cached
+// kernel, in one invocation (see bench/README.md).
 //
-//   kmsdk_bench                       every figure, every kernel, the guest suites
+//   kmsdk_bench                       every figure, every kernel, the guest suites warm and cold
 //   kmsdk_bench -k 6.1 --runs 5       fewer boots, one kernel
-//   kmsdk_bench stress --boots 200    consecutive boots with the other core busy
+//   kmsdk_bench stress --boots 200    consecutive cold boots with the other core busy
 #include "compare.hpp"
 #include "environment.hpp"
 #include "process.hpp"
@@ -13,6 +14,7 @@
 #include "suite.hpp"
 
 #include "kmsdk/guest.hpp"
+#include "kmsdk/snapshots.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -110,23 +112,37 @@ int measure(const Args& args)
         check_interrupted();
     }
 
-    SuiteReport suite;
-    if (!args.no_suite) {
-        fmt::print(stderr, "running the guest suites\n");
+    // Warm first, as a user's suites run; then every guest booted cold.
+    std::vector<SuiteReport> suites;
+    for (bool cold : {false, true}) {
+        if (args.no_suite || interrupted())
+            break;
+        fmt::print(stderr, "running the guest suites, {}\n", cold ? "cold" : "warm");
         auto log = std::filesystem::temp_directory_path() /
-                   fmt::format("kmsdk-bench-{}-ctest.log", ::getpid());
-        suite = run_guest_suites(args.build_dir, 2, log, args.suite_timeout_s);
+                   fmt::format("kmsdk-bench-{}-ctest-{}.log", ::getpid(), cold ? "cold" : "warm");
+        auto snapshots_before = list_snapshots().size();
+        suites.push_back(run_guest_suites(args.build_dir, 2, log, args.suite_timeout_s, cold));
+        auto& suite = suites.back();
         print_suite_report(suite);
+        if (!cold) {
+            // Its first guest of each kind makes that kind's snapshot, if
+            // the cache has none yet: the warm run then pays for making it.
+            auto snapshots_after = list_snapshots().size();
+            fmt::print("snapshots in the cache: {} before, {} after this run\n", snapshots_before,
+                       snapshots_after);
+        }
+        std::fflush(stdout);
         errors = errors || !suite.error.empty() || !suite.leaked.empty() || suite.exit_status != 0;
         if (suite.error.empty()) {
             std::error_code ignored;
             std::filesystem::remove(log, ignored);
         }
     }
+    print_suite_ratio(suites);
     environment.load_after = load_average();
     fmt::print("\nload average at end: {}\n", environment.load_after);
     if (!args.json.empty())
-        write_json(args.json, to_json(environment, reports, args.no_suite ? nullptr : &suite, nullptr));
+        write_json(args.json, to_json(environment, reports, suites, nullptr));
     return errors ? 1 : 0;
 }
 
@@ -144,7 +160,7 @@ int stress(const Args& args)
     print_stress_report(report);
     environment.load_after = load_average();
     if (!args.json.empty())
-        write_json(args.json, to_json(environment, {}, nullptr, &report));
+        write_json(args.json, to_json(environment, {}, {}, &report));
     return report.failed + report.other_errors == 0 && report.completed == report.boots ? 0 : 1;
 }
 
@@ -154,11 +170,14 @@ int main(int argc, char** argv)
 {
     Args args;
     CLI::App app{"kmsdk_bench: kmsdk's guest against the naive QEMU recipe (pc machine, SeaBIOS, "
-                 "bzImage, gzip initramfs, busybox /init), measured side by side"};
+                 "bzImage, gzip initramfs, busybox /init), and kmsdk warm (restoring a snapshot) "
+                 "against kmsdk cold (booting), measured side by side"};
     app.add_option("-k,--kernel", args.kernels,
                    "Kernel release or series (repeatable; default: every cached kernel "
                    "kms_hello is built for)");
-    app.add_option("--runs", args.runs, "Boots of each kind per kernel; transfers are twice this")
+    app.add_option("--runs", args.runs,
+                   "Boots of each kind, and recoveries after an Oops each way, per kernel; "
+                   "transfers are twice this")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1000u));
     app.add_option("--ops", args.ops, "Round trips and insmod/rmmod cycles in one booted guest")
@@ -168,20 +187,24 @@ int main(int argc, char** argv)
     app.add_option("--accel", args.accel, "QEMU accelerator, for both recipes")
         ->capture_default_str()
         ->check(CLI::IsMember({"tcg", "kvm"}));
-    app.add_flag("--no-suite", args.no_suite, "Do not run the guest suites (ctest -L guest)");
-    app.add_option("--suite-timeout", args.suite_timeout_s, "Seconds the guest suites may take")
+    app.add_flag("--no-suite", args.no_suite,
+                 "Do not run the guest suites (ctest -L guest, warm and then cold)");
+    app.add_option("--suite-timeout", args.suite_timeout_s,
+                   "Seconds the guest suites may take, each run")
         ->capture_default_str();
     app.add_option("--build-dir", args.build_dir, "The build folder ctest runs in")
         ->capture_default_str();
     app.add_option("--kmsdk", args.kmsdk_cli, "The kmsdk command to time")
         ->capture_default_str()
         ->check(CLI::ExistingFile);
-    app.add_option("--modules-dir", args.modules_dir, "Where <release>/kms_hello.ko are")
+    app.add_option("--modules-dir", args.modules_dir,
+                   "Where <release>/kms_hello.ko and <release>/kms_fault_oops.ko are")
         ->capture_default_str();
 
     auto* stress_command = app.add_subcommand(
         "stress", "Boot guests one after another with a busy loop on the other CPU; count boots "
-                  "that needed a retry and boots that failed");
+                  "that needed a retry and boots that failed. Every guest boots cold "
+                  "(GuestOptions::cold()), never from a snapshot: this is about boot robustness");
     stress_command->fallthrough();
     stress_command->add_option("--boots", args.boots, "How many boots")
         ->capture_default_str()

@@ -35,10 +35,13 @@ std::string random_bytes(std::size_t size, std::mt19937_64& engine)
 
 }  // namespace
 
-CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs::path& workdir)
+CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs::path& workdir,
+                    bool cold)
 {
     auto log = workdir / "kmsdk-run.log";
     CliRun run;
+    // Set before the clock starts; the child inherits it.
+    ScopedEnv mode{"KMSDK_COLD", cold ? "1" : nullptr};
     auto started = Clock::now();
     auto child = start({kmsdk.string(), "run", "-k", release, "--", "true"}, log);
     auto status = wait_until(child, started + cli_deadline);
@@ -50,6 +53,7 @@ CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs:
     static const std::regex ready_line{R"(ready in ([0-9.]+) s)"};
     if (std::regex_search(output, ready, ready_line))
         run.ready_ms = std::stod(ready[1]) * 1000;
+    run.restored = output.find("restored from a snapshot") != std::string::npos;
     if (!status)
         run.failure = fmt::format("kmsdk run did not exit within {} s:\n{}", cli_deadline.count(),
                                   output);
@@ -60,25 +64,39 @@ CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs:
     return run;
 }
 
-Construction construct_guest(const std::string& release)
+Construction construct_guest(const std::string& release, bool cold)
 {
     Construction result;
+    // KMSDK_COLD would make a warm guest cold; the library reads it in
+    // the constructor only.
+    std::optional<ScopedEnv> warm;
+    if (!cold)
+        warm.emplace("KMSDK_COLD", nullptr);
     auto started = Clock::now();
-    std::optional<Guest> guest{std::in_place, GuestOptions{}.kernel(release)};
+    std::optional<Guest> guest{std::in_place, GuestOptions{}.kernel(release).cold(cold)};
     result.wall_ms = ms_since(started);
+    warm.reset();
     const auto& stats = guest->boot_stats();
     result.to_agent_ms = ms(stats.to_agent);
     result.staging_ms = ms(stats.staging);
     result.attempts = stats.attempts;
+    result.restored = stats.restored;
+    result.snapshot_save_ms = ms(stats.snapshot_save);
     // Outside the timed part: the kernel's clock now, less the time since
     // the Hello, is its clock at the Hello. The Hello came just before the
     // staging (what follows it, a read of the kernel log, takes a few ms).
-    auto hello = started + std::chrono::duration_cast<Clock::duration>(
-                               std::chrono::duration<double, std::milli>(result.wall_ms - result.staging_ms));
-    auto uptime = guest->run("cat /proc/uptime");
-    double since_hello = ms_since(hello);
-    if (uptime.ok())
-        result.before_kernel_ms = result.to_agent_ms - (std::stod(uptime.out) * 1000 - since_hello);
+    // A restored kernel's clock started in the boot the snapshot was made
+    // from, so this says nothing then.
+    if (!result.restored) {
+        auto hello = started + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double, std::milli>(result.wall_ms -
+                                                                             result.staging_ms));
+        auto uptime = guest->run("cat /proc/uptime");
+        double since_hello = ms_since(hello);
+        if (uptime.ok())
+            result.before_kernel_ms =
+                result.to_agent_ms - (std::stod(uptime.out) * 1000 - since_hello);
+    }
     auto dropped = Clock::now();
     guest.reset();
     result.destroy_ms = ms_since(dropped);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // The kmsdk side of each comparison: the `kmsdk run` command as a user
-// runs it, the Guest's boot, and what one booted guest costs per
-// operation. Every time is host wall time unless its name says otherwise.
+// runs it, the Guest's boot (cold) or restore (warm), and what one booted
+// guest costs per operation. Every time is host wall time unless its name says otherwise.
 #pragma once
 
 #include "kmsdk/guest.hpp"
@@ -19,12 +19,15 @@ struct CliRun {
     bool ok = false;
     double total_ms = 0;               // spawn to exit
     std::optional<double> ready_ms;    // what kmsdk printed: "guest … ready in X s"
+    bool restored = false;             // it printed "restored from a snapshot"
     std::string failure;
 };
 
 // `kmsdk run -k <release> -- true`, spawned as a process, to its exit.
+// Cold: with KMSDK_COLD=1 in its environment; warm: with KMSDK_COLD removed
+// from it, so it restores the snapshot if there is one.
 CliRun cli_run_true(const std::filesystem::path& kmsdk, const std::string& release,
-                    const std::filesystem::path& workdir);
+                    const std::filesystem::path& workdir, bool cold);
 
 struct Construction {
     double wall_ms = 0;      // Guest constructor, host wall time
@@ -32,14 +35,19 @@ struct Construction {
     double staging_ms = 0;   // BootStats::staging: files and the boot pass
     double destroy_ms = 0;   // Guest destructor (kills QEMU)
     // to_agent minus the guest kernel's clock at the Hello (read back from
-    // /proc/uptime): QEMU's start, qboot, loading the PVH kernel.
+    // /proc/uptime): QEMU's start, qboot, loading the PVH kernel. Booted
+    // guests only: a restored kernel's clock went on from the snapshot's.
     std::optional<double> before_kernel_ms;
     unsigned attempts = 0;
+    bool restored = false;       // BootStats::restored
+    double snapshot_save_ms = 0; // BootStats::snapshot_save: this boot made the snapshot
 };
 
-// A guest with nothing staged, as `kmsdk run -- true` boots it, then
-// dropped. Throws BootError when it does not come up.
-Construction construct_guest(const std::string& release);
+// A guest with nothing staged, as `kmsdk run -- true` makes it, then
+// dropped: with `cold`, GuestOptions::cold(); else it restores the
+// snapshot (KMSDK_COLD is removed meanwhile). Throws BootError when it does
+// not come up.
+Construction construct_guest(const std::string& release, bool cold);
 
 struct OperationSamples {
     std::vector<double> run_true_ms, run_true_guest_ms;

@@ -4,7 +4,8 @@
 // busy loop): none can outlive the bench, every wait has a deadline.
 #pragma once
 
-#include "child_process.hpp"  // the library's describe_wait_status()
+#include "child_process.hpp"
+#include "scoped_env.hpp"  // the library's describe_wait_status()
 
 #include <chrono>
 #include <filesystem>
@@ -49,6 +50,12 @@ std::vector<std::string> our_processes(const std::string& prefix);
 std::vector<std::string> processes_in_group(pid_t group);
 // SIGKILL and reap every child that is left; how many there were.
 std::size_t kill_leftover_children();
+
+// Environment variables set for a scope: children started meanwhile
+// inherit them, and the library reads some when a Guest is made
+// (KMSDK_COLD, KMSDK_SNAPSHOT_DIR): how the bench measures `kmsdk run`
+// cold, a guest suite cold, or a snapshot made into a folder of its own.
+using detail::ScopedEnv;
 
 // Set by SIGINT/SIGTERM; long loops check it between samples.
 bool interrupted();

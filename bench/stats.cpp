@@ -99,14 +99,25 @@ std::string json_strings(const std::vector<std::string>& items)
 
 const char* unit_name(Unit unit)
 {
-    return unit == Unit::ms ? "ms" : "MB/s";
+    switch (unit) {
+    case Unit::ms: return "ms";
+    case Unit::mb_per_s: return "MB/s";
+    case Unit::mb: return "MB";
+    }
+    return "?";
+}
+
+// Times and sizes are better small, throughput large.
+bool lower_is_better(Unit unit)
+{
+    return unit != Unit::mb_per_s;
 }
 
 std::string target_text(const Figure& figure)
 {
     std::string text;
     if (figure.target)
-        text = fmt::format("{} {}", figure.unit == Unit::ms ? "≤" : "≥",
+        text = fmt::format("{} {}", lower_is_better(figure.unit) ? "≤" : "≥",
                            format_value(*figure.target, figure.unit));
     if (figure.target_ratio)
         text += fmt::format("{}naive/kmsdk ≥ {:g}×", text.empty() ? "" : ", ", *figure.target_ratio);
@@ -143,7 +154,7 @@ std::optional<bool> Figure::met() const
     bool ok = true;
     if (target) {
         double median = summarize(samples).median;
-        ok = unit == Unit::ms ? median <= *target : median >= *target;
+        ok = lower_is_better(unit) ? median <= *target : median >= *target;
     }
     if (target_ratio) {
         auto r = ratio();
@@ -156,6 +167,8 @@ std::string format_value(double value, Unit unit)
 {
     if (unit == Unit::mb_per_s)
         return fmt::format("{:.1f} MB/s", value);
+    if (unit == Unit::mb)
+        return fmt::format("{:.1f} MB", value);
     if (value >= 1000)
         return fmt::format("{:.2f} s", value / 1000);
     if (value >= 100)
@@ -195,6 +208,12 @@ void print_kernel_report(const KernelReport& report)
                         naive, ratio ? fmt::format("{:.1f}×", *ratio) : "", target_text(figure)});
     }
     print_table(rows);
+    if (!report.cold_over_warm.empty()) {
+        std::vector<std::string> ratios;
+        for (const auto& ratio : report.cold_over_warm)
+            ratios.push_back(fmt::format("{} {:.1f}×", ratio.label, ratio.value));
+        fmt::print("- cold/warm (median over median): {}\n", fmt::join(ratios, "; "));
+    }
     for (const auto& note : report.notes)
         fmt::print("- {}\n", note);
     for (const auto& error : report.errors)
@@ -203,7 +222,7 @@ void print_kernel_report(const KernelReport& report)
 
 void print_suite_report(const SuiteReport& report)
 {
-    fmt::print("\n## Guest suites: {}\n\n", report.command);
+    fmt::print("\n## Guest suites, {}: {}\n\n", report.mode, report.command);
     if (!report.error.empty())
         fmt::print("ERROR: {}\n", report.error);
     if (!report.ran)
@@ -221,6 +240,23 @@ void print_suite_report(const SuiteReport& report)
                report.wall_ms / 1000, report.tests.size(), failed, report.exit_status, sum);
     for (const auto& process : report.leaked)
         fmt::print("ERROR: still running after ctest ended (killed): {}\n", process);
+}
+
+std::optional<double> suite_cold_over_warm(const std::vector<SuiteReport>& suites)
+{
+    const SuiteReport* warm = nullptr;
+    const SuiteReport* cold = nullptr;
+    for (const auto& suite : suites)
+        (suite.mode == "cold" ? cold : warm) = &suite;
+    if (!warm || !cold || !warm->ran || !cold->ran || warm->wall_ms <= 0)
+        return std::nullopt;
+    return cold->wall_ms / warm->wall_ms;
+}
+
+void print_suite_ratio(const std::vector<SuiteReport>& suites)
+{
+    if (auto ratio = suite_cold_over_warm(suites))
+        fmt::print("\nguest suites, wall time cold/warm: {:.2f}×\n", *ratio);
 }
 
 void print_stress_report(const StressReport& r)
@@ -250,7 +286,7 @@ void print_stress_report(const StressReport& r)
 }
 
 std::string to_json(const Environment& e, const std::vector<KernelReport>& kernels,
-                    const SuiteReport* suite, const StressReport* stress)
+                    const std::vector<SuiteReport>& suites, const StressReport* stress)
 {
     std::string out = "{\n";
     out += fmt::format(
@@ -280,22 +316,38 @@ std::string to_json(const Environment& e, const std::vector<KernelReport>& kerne
                 f.target_ratio ? json_number(*f.target_ratio) : "null",
                 met ? (*met ? "true" : "false") : "null");
         }
-        out += fmt::format("\n    ], \"notes\": {}, \"errors\": {}}}", json_strings(report.notes),
+        out += "\n    ], \"cold_over_warm\": [";
+        for (std::size_t i = 0; i < report.cold_over_warm.size(); ++i) {
+            const auto& ratio = report.cold_over_warm[i];
+            out += fmt::format("{}{{\"key\": {}, \"label\": {}, \"value\": {}}}", i ? ", " : "",
+                               json_string(ratio.key), json_string(ratio.label),
+                               json_number(ratio.value));
+        }
+        out += fmt::format("], \"notes\": {}, \"errors\": {}}}", json_strings(report.notes),
                            json_strings(report.errors));
     }
     out += "\n  ]";
-    if (suite) {
-        out += fmt::format(",\n  \"suite\": {{\"ran\": {}, \"command\": {}, \"wall_ms\": {}, "
-                           "\"exit_status\": {}, \"error\": {}, \"leaked\": {}, \"tests\": [",
-                           suite->ran ? "true" : "false", json_string(suite->command),
-                           json_number(suite->wall_ms), suite->exit_status,
-                           json_string(suite->error), json_strings(suite->leaked));
-        for (std::size_t i = 0; i < suite->tests.size(); ++i)
-            out += fmt::format("{}{{\"name\": {}, \"passed\": {}, \"seconds\": {}}}",
-                               i ? ", " : "", json_string(suite->tests[i].name),
-                               suite->tests[i].passed ? "true" : "false",
-                               json_number(suite->tests[i].seconds));
-        out += "]}";
+    if (!suites.empty()) {
+        out += ",\n  \"suites\": [";
+        for (std::size_t s = 0; s < suites.size(); ++s) {
+            const auto* suite = &suites[s];
+            out += fmt::format("{}\n    {{\"mode\": {}, \"ran\": {}, \"command\": {}, "
+                               "\"wall_ms\": {}, \"exit_status\": {}, \"error\": {}, "
+                               "\"leaked\": {}, \"tests\": [",
+                               s ? "," : "", json_string(suite->mode),
+                               suite->ran ? "true" : "false", json_string(suite->command),
+                               json_number(suite->wall_ms), suite->exit_status,
+                               json_string(suite->error), json_strings(suite->leaked));
+            for (std::size_t i = 0; i < suite->tests.size(); ++i)
+                out += fmt::format("{}{{\"name\": {}, \"passed\": {}, \"seconds\": {}}}",
+                                   i ? ", " : "", json_string(suite->tests[i].name),
+                                   suite->tests[i].passed ? "true" : "false",
+                                   json_number(suite->tests[i].seconds));
+            out += "]}";
+        }
+        auto ratio = suite_cold_over_warm(suites);
+        out += fmt::format("\n  ],\n  \"suite_cold_over_warm\": {}",
+                           ratio ? json_number(*ratio) : "null");
     }
     if (stress) {
         out += fmt::format(

@@ -20,7 +20,8 @@ struct Summary {
 // Throws on an empty set.
 Summary summarize(std::vector<double> samples);
 
-enum class Unit { ms, mb_per_s };
+// mb: a size, 10^6 bytes (a snapshot file).
+enum class Unit { ms, mb_per_s, mb };
 
 // One measured figure: kmsdk's samples and, when there is one, the naive
 // recipe's equivalent measured in the same invocation.
@@ -31,7 +32,7 @@ struct Figure {
     std::vector<double> samples;
     std::string naive_label;  // empty: no naive equivalent
     std::vector<double> naive;
-    // A target on the median: at most this (times) or at least (throughput).
+    // A target on the median: at most this (times, sizes) or at least (throughput).
     std::optional<double> target;
     // The ratio naive/kmsdk must reach at least this (the headline).
     std::optional<double> target_ratio;
@@ -42,9 +43,17 @@ struct Figure {
     std::optional<bool> met() const;
 };
 
+// One median over another, both kmsdk's: cold over warm.
+struct Ratio {
+    std::string key;    // e.g. "cli_run_true_cold_over_warm"
+    std::string label;  // what is compared, e.g. "`kmsdk run -- true`"
+    double value = 0;
+};
+
 struct KernelReport {
     std::string release;
     std::vector<Figure> figures;
+    std::vector<Ratio> cold_over_warm;
     std::vector<std::string> notes;   // counts, failures of the naive recipe
     std::vector<std::string> errors;  // what stopped a measurement
 };
@@ -56,6 +65,7 @@ struct SuiteTest {
 };
 
 struct SuiteReport {
+    std::string mode;  // "warm" or "cold": how the guests started
     bool ran = false;
     std::string command;
     double wall_ms = 0;
@@ -110,10 +120,13 @@ std::string format_value(double value, Unit unit);
 void print_environment(const Environment& environment);
 void print_kernel_report(const KernelReport& report);
 void print_suite_report(const SuiteReport& report);
+// The wall time of the cold run over the warm run's, when both ran.
+std::optional<double> suite_cold_over_warm(const std::vector<SuiteReport>& suites);
+void print_suite_ratio(const std::vector<SuiteReport>& suites);
 void print_stress_report(const StressReport& report);
 
 // Everything as one JSON document.
 std::string to_json(const Environment& environment, const std::vector<KernelReport>& kernels,
-                    const SuiteReport* suite, const StressReport* stress);
+                    const std::vector<SuiteReport>& suites, const StressReport* stress);
 
 }  // namespace kmsdk::bench

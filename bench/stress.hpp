@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //
 // Consecutive boots with the other core busy: does every guest come up,
-// and how many needed the runtime's retry?
+// and how many needed the runtime's retry? Every guest boots cold
+// (GuestOptions::cold()): a restore from a snapshot skips the very boot
+// whose robustness this measures.
 #pragma once
 
 #include "stats.hpp"

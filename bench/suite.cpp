@@ -15,12 +15,15 @@
 namespace kmsdk::bench {
 
 SuiteReport run_guest_suites(const std::filesystem::path& build_dir, unsigned jobs,
-                             const std::filesystem::path& log, unsigned deadline_s)
+                             const std::filesystem::path& log, unsigned deadline_s, bool cold)
 {
     SuiteReport report;
+    report.mode = cold ? "cold" : "warm";
     std::vector<std::string> argv = {"ctest", "--test-dir", build_dir.string(), "-L", "guest",
-                                     fmt::format("-j{}", jobs)};
-    report.command = fmt::format("{}", fmt::join(argv, " "));
+                                     "-LE",   "cold",       fmt::format("-j{}", jobs)};
+    report.command = fmt::format("{}{}", cold ? "KMSDK_COLD=1 " : "", fmt::join(argv, " "));
+    // ctest and every suite under it inherit this.
+    ScopedEnv mode{"KMSDK_COLD", cold ? "1" : nullptr};
     // The suites run as under a plain `ctest`: what they orphan goes to
     // init, not to the bench (some suites kill guests' parents on purpose,
     // and check that the QEMU is gone).
