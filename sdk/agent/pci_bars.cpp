@@ -3,12 +3,11 @@
 
 #include "system.hpp"
 
-#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
-#include <sstream>
 #include <unistd.h>
 #include <vector>
 
@@ -32,11 +31,23 @@ struct Resource {
 std::vector<Resource> kernel_resources(const std::string& device)
 {
     std::vector<Resource> resources;
-    std::istringstream lines{read_whole_file(device + "/resource").value_or("")};
-    for (std::string line; std::getline(lines, line);) {
+    auto text = read_whole_file(device + "/resource").value_or("");
+    // Neither iostreams nor sscanf: they would add hundreds of kilobytes
+    // to the static agent, which the kernel unpacks at every boot.
+    for (std::size_t at = 0; at < text.size();) {
+        auto end = text.find('\n', at);
+        if (end == std::string::npos)
+            end = text.size();
+        auto line = text.substr(at, end - at);
+        at = end + 1;
+        // "0x0000000010000000 0x00000000100fffff 0x0000000000040200"
+        const char* field = line.c_str();
+        char* after = nullptr;
         Resource r;
-        if (std::sscanf(line.c_str(), "%" SCNx64 " %" SCNx64 " %" SCNx64, &r.start, &r.end,
-                        &r.flags) == 3)
+        r.start = std::strtoull(field, &after, 16);
+        r.end = std::strtoull(after, &after, 16);
+        r.flags = std::strtoull(after, &after, 16);
+        if (after != field)
             resources.push_back(r);
     }
     return resources;

@@ -174,6 +174,13 @@ SnapshotWriter::SnapshotWriter(std::filesystem::path final_path) : final_{std::m
 {
     static std::atomic<unsigned> counter{0};
     std::filesystem::create_directories(final_.parent_path());
+    // A run killed while saving leaves its temporary behind (tens of MB).
+    // Whoever writes holds the slot's lock, so any other is such a leftover.
+    auto leftover_prefix = final_.stem().string() + std::string{snapshot_temporary_marker};
+    std::error_code error;
+    for (const auto& entry : std::filesystem::directory_iterator{final_.parent_path(), error})
+        if (entry.path().filename().string().starts_with(leftover_prefix))
+            std::filesystem::remove(entry.path(), error);
     temporary_ = final_.parent_path() /
                  fmt::format("{}{}{}-{}", final_.stem().string(), snapshot_temporary_marker,
                              ::getpid(), counter++);

@@ -78,7 +78,9 @@ private:
 };
 
 // A snapshot being written: a temporary file beside its final name, which
-// only commit() renames into place. Anything else removes it.
+// only commit() renames into place. Anything else removes it. Made only
+// under the slot's SnapshotLock: it removes the temporaries that runs
+// killed while saving left behind.
 class SnapshotWriter {
 public:
     explicit SnapshotWriter(std::filesystem::path final_path);

@@ -272,6 +272,21 @@ TEST_CASE("a snapshot writer leaves nothing behind unless committed", "[snapshot
     CHECK(names_in(dir.path()).empty());
 }
 
+TEST_CASE("a snapshot writer removes what a save killed half-way left of its own slot only",
+          "[snapshot]")
+{
+    TempDir dir{"kmsdk-snapunit"};
+    auto leftover = dir.path() / "m256-test.snap.tmp-999999-0";
+    auto other_slot = dir.path() / "m512-other.snap.tmp-999999-0";
+    for (const auto& path : {leftover, other_slot}) {
+        std::ofstream out{path};
+        out << sample_stream(100);
+    }
+    SnapshotWriter writer{dir.path() / "m256-test.snap"};
+    CHECK_FALSE(fs::exists(leftover));
+    CHECK(fs::exists(other_slot));
+}
+
 TEST_CASE("a committed snapshot writer renames a snapshot whose CRC matches its stream",
           "[snapshot]")
 {
