@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "channel.hpp"
 
-#include <fmt/format.h>
-
-#include <cerrno>
-#include <cstring>
-#include <poll.h>
 #include <sys/socket.h>
 
 namespace kmsdk::detail {
@@ -28,26 +23,14 @@ bool Channel::peer_closed() const
 
 std::optional<proto::Frame> Channel::receive(const Deadline& deadline)
 {
-    char buffer[1 << 16];
+    std::string bytes;
     for (;;) {
         if (auto frame = reader_.next())
             return frame;
-        auto n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
-        if (n > 0) {
-            reader_.feed(buffer, static_cast<std::size_t>(n));
-            continue;
-        }
-        if (n == 0)
-            throw ChannelClosed("the guest's channel closed: QEMU exited");
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            throw ChannelClosed(fmt::format("reading the guest's channel failed: {}",
-                                            std::strerror(errno)));
-        if (deadline.expired())
+        bytes.clear();
+        if (!receive_some(fd_.get(), bytes, deadline, "the guest's channel"))
             return std::nullopt;
-        pollfd pfd{fd_.get(), POLLIN, 0};
-        ::poll(&pfd, 1, deadline.poll_ms(50));
+        reader_.feed(bytes.data(), bytes.size());
     }
 }
 

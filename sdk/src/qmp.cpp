@@ -92,23 +92,8 @@ nlohmann::json Qmp::read_message(const Deadline& deadline)
                                                      "JSON ({}): {}", error.what(), line));
             }
         }
-        char chunk[4096];
-        auto n = ::recv(fd_.get(), chunk, sizeof chunk, 0);
-        if (n > 0) {
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-            continue;
-        }
-        if (n == 0)
-            throw ChannelClosed("QEMU closed its monitor socket: it exited");
-        if (errno == EINTR)
-            continue;
-        if (errno != EAGAIN)
-            throw ChannelClosed(fmt::format("reading QEMU's monitor socket failed: {}",
-                                            std::strerror(errno)));
-        if (deadline.expired())
+        if (!receive_some(fd_.get(), buffer_, deadline, what))
             throw ChannelClosed("QEMU's monitor did not answer in time");
-        pollfd pfd{fd_.get(), POLLIN, 0};
-        ::poll(&pfd, 1, deadline.poll_ms(50));
     }
 }
 

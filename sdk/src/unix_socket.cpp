@@ -60,4 +60,26 @@ void send_all(int fd, std::string_view bytes, const Deadline& deadline, std::str
     }
 }
 
+bool receive_some(int fd, std::string& buffer, const Deadline& deadline, std::string_view what)
+{
+    char chunk[1 << 16];
+    for (;;) {
+        auto n = ::recv(fd, chunk, sizeof chunk, 0);
+        if (n > 0) {
+            buffer.append(chunk, static_cast<std::size_t>(n));
+            return true;
+        }
+        if (n == 0)
+            throw ChannelClosed(fmt::format("{} closed: QEMU exited", what));
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN)
+            throw ChannelClosed(fmt::format("reading {} failed: {}", what, std::strerror(errno)));
+        if (deadline.expired())
+            return false;
+        pollfd pfd{fd, POLLIN, 0};
+        ::poll(&pfd, 1, deadline.poll_ms(50));
+    }
+}
+
 }  // namespace kmsdk::detail

@@ -26,4 +26,9 @@ UniqueFd connect_unix_socket(const std::filesystem::path& socket, const Deadline
 // Sends all of `bytes` on a non-blocking socket, waiting while it is full.
 void send_all(int fd, std::string_view bytes, const Deadline& deadline, std::string_view what);
 
+// Appends what arrives on a non-blocking socket to `buffer`, waiting for
+// something until the deadline: false if nothing came by then. Throws
+// ChannelClosed once the other end has closed.
+bool receive_some(int fd, std::string& buffer, const Deadline& deadline, std::string_view what);
+
 }  // namespace kmsdk::detail
