@@ -8,11 +8,18 @@
 //   CHECK(guest.read("/sys/module/kms_hello/parameters/whom") == "7\n");
 //   guest.check_healthy();
 //
+// A guest starts by restoring the saved snapshot of an identical machine
+// (kmsdk/snapshots.hpp) in about a tenth of a second; the first guest of
+// its kind boots the kernel and saves that snapshot. Modules and files are
+// staged after either.
+//
 // Every wait has a deadline. A guest that does not come up in time is
 // killed and booted again; a command that does not finish in time throws
 // CommandTimeout and the guest is rebooted before its next use, staged as
 // it was asked to be. QEMU never outlives the Guest, nor the thread that
-// made it: it gets SIGKILL when that thread dies, however it dies.
+// started it (the constructor's, or the one whose call restarted it): it
+// gets SIGKILL when that thread dies, however it dies. So a Guest made on
+// a worker thread must not outlive that thread's use.
 #pragma once
 
 #include "kmsdk/kernel.hpp"
