@@ -7,6 +7,8 @@
 // lists and clears the saved guests that runs restore, and `--cold` boots
 // without one. After each, no process it started (QEMU above all) is left.
 #include "guest_suite.hpp"
+
+#include "kmsdk/cache.hpp"
 #include "temp_dir.hpp"
 
 #include <fmt/format.h>
@@ -35,19 +37,14 @@ using Catch::Matchers::StartsWith;
 
 namespace {
 
-std::string read_file(const std::filesystem::path& path)
+// The file's bytes, or "" once it is gone (a /proc entry of a process
+// that just exited): unlike kmsdk::read_file, which throws.
+std::string read_if_there(const std::filesystem::path& path)
 {
     std::ifstream in{path, std::ios::binary};
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
-}
-
-void write_file(const std::filesystem::path& path, std::string_view contents)
-{
-    std::ofstream out{path, std::ios::binary | std::ios::trunc};
-    out << contents;
-    REQUIRE(out.good());
 }
 
 // Every process whose environment holds `marker`: what a kmsdk run started
@@ -63,7 +60,7 @@ std::vector<std::string> processes_marked(const std::string& marker)
         auto pid = std::strtol(entry->d_name, &end, 10);
         if (*end != '\0' || pid <= 0)
             continue;
-        auto environ = read_file(fmt::format("/proc/{}/environ", pid));
+        auto environ = read_if_there(fmt::format("/proc/{}/environ", pid));
         std::string_view vars{environ};
         bool marked = false;
         while (!vars.empty() && !marked) {
@@ -72,7 +69,7 @@ std::vector<std::string> processes_marked(const std::string& marker)
             vars.remove_prefix(std::min(vars.size(), var.size() + 1));
         }
         if (marked)
-            found.push_back(fmt::format("{} {}", pid, read_file(fmt::format("/proc/{}/comm", pid))));
+            found.push_back(fmt::format("{} {}", pid, read_if_there(fmt::format("/proc/{}/comm", pid))));
     }
     return found;
 }
@@ -143,15 +140,15 @@ Outcome run_kmsdk(const std::vector<std::string>& args, const std::vector<std::s
             ::kill(pid, SIGKILL);
             ::waitpid(pid, &status, 0);
             FAIL(fmt::format("kmsdk {} did not finish in {} s; its stderr:\n{}",
-                             fmt::join(args, " "), deadline.count(), read_file(err_path)));
+                             fmt::join(args, " "), deadline.count(), read_if_there(err_path)));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 
     Outcome outcome;
     outcome.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    outcome.out = read_file(out_path);
-    outcome.err = read_file(err_path);
+    outcome.out = read_if_there(out_path);
+    outcome.err = read_if_there(err_path);
     INFO("kmsdk " << fmt::format("{}", fmt::join(args, " ")) << "\nstatus " << outcome.status
                   << "\nstdout:\n" << outcome.out << "\nstderr:\n" << outcome.err);
 
@@ -260,7 +257,7 @@ TEST_CASE("kmsdk run --modprobe-conf and --modules-load load a module with optio
 {
     TempDir dir{"kmsdk-cli-test"};
     auto conf = dir.path() / "kms_params.conf";
-    write_file(conf, "options kms_params number=9080 word=from_modprobe_d\n");
+    write_file_atomically(conf, "options kms_params number=9080 word=from_modprobe_d\n");
     auto r = run_kmsdk({"run", "--kernel", release(), "-q", "--modprobe-conf", conf.string(),
                     "--modules-load", "kms_params", "-m", built_module("kms_params").string(),
                     "--", "cat /sys/module/kms_params/parameters/number "
@@ -318,7 +315,7 @@ TEST_CASE("kmsdk run exits 1 naming a .ko that is not a kernel module", "[cli]")
     std::string bytes(4096, '\0');
     for (std::size_t i = 0; i < bytes.size(); ++i)
         bytes[i] = static_cast<char>((i * 7919 + 13) % 251);
-    write_file(garbage, bytes);
+    write_file_atomically(garbage, bytes);
     auto r = run_kmsdk({"run", "--kernel", release(), "-q", "-m", garbage.string(), "--", "true"});
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Contains(garbage.string()) && Contains("not a valid kernel module"));
@@ -449,7 +446,7 @@ TEST_CASE("kmsdk snapshots names what is wrong with a broken snapshot; clear rem
 {
     PrivateSnapshots snapshots;
     std::filesystem::create_directories(snapshots.folder());
-    write_file(snapshots.folder() / "m256-000000000000.snap", std::string(8192, 'x'));
+    write_file_atomically(snapshots.folder() / "m256-000000000000.snap", std::string(8192, 'x'));
     auto listed = run_kmsdk({"snapshots"}, snapshots.env());
     CHECK(listed.status == 0);
     auto rows = lines_with(listed.out, "BROKEN");

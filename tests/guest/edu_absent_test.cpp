@@ -17,15 +17,10 @@ namespace {
 Guest& guest()
 {
     // The module staged, and no -device edu.
-    return suite_guest([] { return GuestOptions{}.module(built_module("kms_edu")); });
+    return suite_guest([] { return with_built_modules({"kms_edu"}); });
 }
 
 const std::string driver_dir = "/sys/bus/pci/drivers/kms_edu";
-
-bool exists(Guest& g, const std::string& path)
-{
-    return g.run("test -e " + path).status == 0;
-}
 
 // The entries of the driver's sysfs folder that are devices it is bound
 // to: links named by a PCI address, e.g. 0000:00:04.0.

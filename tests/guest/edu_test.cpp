@@ -48,16 +48,7 @@ const std::string device_node = "/dev/kms_edu";
 
 Guest& guest()
 {
-    return suite_guest([] {
-        return GuestOptions{}.device("edu").module(built_module("kms_edu"));
-    });
-}
-
-std::string trimmed(std::string text)
-{
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    return text;
+    return suite_guest([] { return with_built_modules({"kms_edu"}).device("edu"); });
 }
 
 std::vector<std::string> lines_of(const std::string& text)
@@ -100,11 +91,6 @@ std::string device_dir(Guest& g)
 unsigned long long counter(Guest& g, const std::string& name)
 {
     return std::stoull(g.read(device_dir(g) + name));
-}
-
-bool exists(Guest& g, const std::string& path)
-{
-    return g.run("test -e " + path).status == 0;
 }
 
 bool bound(Guest& g)

@@ -21,12 +21,8 @@ namespace {
 
 Guest& guest()
 {
-    return suite_guest([] {
-        return GuestOptions{}
-            .module(built_module("kms_fault_oops"))
-            .module(built_module("kms_fault_hang"))
-            .module(built_module("kms_fault_warn"));
-    });
+    return suite_guest(
+        [] { return with_built_modules({"kms_fault_oops", "kms_fault_hang", "kms_fault_warn"}); });
 }
 
 // Changes at every boot.

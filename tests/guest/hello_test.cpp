@@ -15,11 +15,7 @@ namespace {
 
 Guest& guest()
 {
-    return suite_guest([] {
-        return GuestOptions{}
-            .module(built_module("kms_hello"))
-            .module(built_module("kms_fault_initfail"));
-    });
+    return suite_guest([] { return with_built_modules({"kms_hello", "kms_fault_initfail"}); });
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ namespace {
 
 Guest& guest()
 {
-    return suite_guest([] { return GuestOptions{}.module(built_module("kms_multifile")); });
+    return suite_guest([] { return with_built_modules({"kms_multifile"}); });
 }
 
 bool contains_match(const std::string& text, const std::string& pattern)

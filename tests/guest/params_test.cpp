@@ -26,9 +26,7 @@ const std::string modprobe_options = "options kms_params number=7 values=9,8\n";
 Guest& guest()
 {
     return suite_guest([] {
-        return GuestOptions{}
-            .module(built_module("kms_params"))
-            .modprobe_conf("kms_params", modprobe_options);
+        return with_built_modules({"kms_params"}).modprobe_conf("kms_params", modprobe_options);
     });
 }
 

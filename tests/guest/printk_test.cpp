@@ -22,7 +22,7 @@ namespace {
 
 Guest& guest()
 {
-    return suite_guest([] { return GuestOptions{}.module(built_module("kms_printk")); });
+    return suite_guest([] { return with_built_modules({"kms_printk"}); });
 }
 
 // The four numbers of /proc/sys/kernel/printk.

@@ -274,15 +274,6 @@ void check_replaced(const SnapshotFolder& folder, const fs::path& path, std::str
     check_works(*next->guest);
 }
 
-std::string trimmed(std::string text)
-{
-    while (!text.empty() && (text.back() == '\n' || text.back() == ' '))
-        text.pop_back();
-    while (!text.empty() && text.front() == ' ')
-        text.erase(0, 1);
-    return text;
-}
-
 // A 1 MiB tmpfs mounted for one scope: a disk that fills up.
 class SmallTmpfs {
 public:

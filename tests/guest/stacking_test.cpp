@@ -23,12 +23,8 @@ namespace {
 Guest& guest()
 {
     return suite_guest([] {
-        return GuestOptions{}
-            .module(built_module("kms_core"))
-            .module(built_module("kms_consumer"))
-            .module(built_module("kms_proprietary"))
-            .module(built_module("kms_checksum"))
-            .module(built_module("kms_refheld"));
+        return with_built_modules(
+            {"kms_core", "kms_consumer", "kms_proprietary", "kms_checksum", "kms_refheld"});
     });
 }
 
@@ -187,15 +183,7 @@ TEST_CASE("kms_core cannot be removed while kms_consumer uses it; top-down remov
     auto& g = guest();
     REQUIRE(g.modprobe("kms_consumer").ok());
 
-    auto refused = g.rmmod("kms_core");
-    CHECK(refused.error == EBUSY);
-    CHECK(refused.message == "Module kms_core is in use by: kms_consumer");
-    // busybox asks the kernel anyway and prints what delete_module said.
-    auto busybox = g.run("rmmod kms_core");
-    CHECK(busybox.status != 0);
-    CHECK_THAT(busybox.err, Contains("can't unload module 'kms_core'") &&
-                                Contains("Resource temporarily unavailable"));
-    CHECK(is_loaded(g, "kms_core"));
+    check_rmmod_refused_in_use(g, "kms_core", "kms_consumer");
     CHECK(is_loaded(g, "kms_consumer"));
 
     auto log = kernel_log_during(g, [&] {

@@ -9,6 +9,8 @@
 // show both halves.
 #include "guest_suite.hpp"
 
+#include "kmsdk/cache.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -64,13 +66,6 @@ Guest& guest()
     });
 }
 
-std::string read_binary(const std::filesystem::path& path)
-{
-    std::ifstream in{path, std::ios::binary};
-    REQUIRE(in);
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
 // This kernel's kms_hello.ko with the text of its vermagic rewritten;
 // `rewrite` returns the new text, no longer than the old one (the rest is
 // padded with NULs, which .modinfo skips between its strings).
@@ -82,7 +77,7 @@ struct Rewritten {
 Rewritten with_vermagic(const std::function<std::string(const std::string&)>& rewrite)
 {
     Rewritten result;
-    result.module = read_binary(built_module("kms_hello"));
+    result.module = read_file(built_module("kms_hello"));
     const std::string key = "vermagic=" + test_kernel().release() + " ";
     auto at = result.module.find(key);
     REQUIRE(at != std::string::npos);
@@ -108,7 +103,7 @@ std::string expected_refusal()
     const std::string size_check =
         ".gnu.linkonce.this_module section size must match the kernel's built struct module "
         "size at run time";
-    if (read_binary(test_kernel().vmlinux()).find(size_check) != std::string::npos)
+    if (read_file(test_kernel().vmlinux()).find(size_check) != std::string::npos)
         return "module kms_hello: " + size_check;
     return "kms_hello: disagrees about version of symbol module_layout";
 }

@@ -35,6 +35,14 @@ std::filesystem::path built_module(std::string_view name, std::string_view relea
     return path;
 }
 
+GuestOptions with_built_modules(std::initializer_list<std::string_view> names)
+{
+    GuestOptions options;
+    for (auto name : names)
+        options.module(built_module(name));
+    return options;
+}
+
 Guest& suite_guest(const std::function<GuestOptions()>& options)
 {
     static std::unique_ptr<Guest> guest;
@@ -85,6 +93,21 @@ std::string kernel_log_during(Guest& guest, const std::function<void()>& action)
     return after;
 }
 
+bool exists(Guest& guest, std::string_view path)
+{
+    return guest.run(fmt::format("test -e {}", path)).status == 0;
+}
+
+std::string trimmed(std::string_view text)
+{
+    auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\t'; };
+    while (!text.empty() && blank(text.front()))
+        text.remove_prefix(1);
+    while (!text.empty() && blank(text.back()))
+        text.remove_suffix(1);
+    return std::string{text};
+}
+
 std::string wait_for_refcount_script(std::string_view module, int count)
 {
     return fmt::format("i=0\n"
@@ -105,14 +128,17 @@ std::string hold_open(Guest& guest, std::string_view node, std::string_view modu
     return pid[0];
 }
 
-void check_rmmod_refused_in_use(Guest& guest, std::string_view module)
+void check_rmmod_refused_in_use(Guest& guest, std::string_view module, std::string_view users)
 {
     auto refused = guest.rmmod(module);
     CHECK(refused.error == EBUSY);
-    CHECK(refused.message == fmt::format("Module {} is in use", module));
+    CHECK(refused.message == (users.empty() ? fmt::format("Module {} is in use", module)
+                                            : fmt::format("Module {} is in use by: {}", module, users)));
+    // busybox asks the kernel anyway and prints what delete_module said.
     auto busybox = guest.run(fmt::format("rmmod {}", module));
     CHECK(busybox.status != 0);
-    CHECK_THAT(busybox.err, Catch::Contains("Resource temporarily unavailable"));
+    CHECK_THAT(busybox.err, Catch::Contains(fmt::format("can't unload module '{}'", module)) &&
+                                Catch::Contains("Resource temporarily unavailable"));
     CHECK(is_loaded(guest, module));
 }
 

@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ std::filesystem::path built_module(std::string_view name, std::string_view relea
 // The suite's guest. `options` is called once, for the first boot; the
 // runtime stages the same modules and files again after every reboot.
 Guest& suite_guest(const std::function<GuestOptions()>& options);
+// GuestOptions with these modules of this build staged, for the suites
+// whose guest needs nothing else.
+GuestOptions with_built_modules(std::initializer_list<std::string_view> names);
 
 // Whether /proc/modules lists the module.
 bool is_loaded(Guest& guest, std::string_view module);
@@ -43,6 +47,12 @@ std::vector<std::string> lines_with(std::string_view text, std::string_view need
 // The dmesg lines the kernel logged while `action` ran.
 std::string kernel_log_during(Guest& guest, const std::function<void()>& action);
 
+// Whether `path` exists in the guest (test -e).
+bool exists(Guest& guest, std::string_view path);
+
+// `text` without the whitespace around it: a command's one-line answer.
+std::string trimmed(std::string_view text);
+
 // A shell snippet that waits, up to 5 s, until /sys/module/<module>/refcnt
 // reads `count`: for scripts that start or stop a process holding a file.
 std::string wait_for_refcount_script(std::string_view module, int count);
@@ -52,9 +62,11 @@ std::string wait_for_refcount_script(std::string_view module, int count);
 // reference shows, and returns the holder's pid.
 std::string hold_open(Guest& guest, std::string_view node, std::string_view module);
 
-// rmmod of a module that an open file holds fails: the agent words it as
+// rmmod of a module in use (by an open file, or by the modules `users`
+// names as lsmod does) fails and leaves it loaded: the agent words it as
 // kmod does (EBUSY, "in use"), busybox passes the kernel's EAGAIN on.
-void check_rmmod_refused_in_use(Guest& guest, std::string_view module);
+void check_rmmod_refused_in_use(Guest& guest, std::string_view module,
+                                std::string_view users = "");
 
 }  // namespace kmsdk::test
 
