@@ -6,6 +6,8 @@
 // what insmod and rmmod refuse, and what modprobe -r takes away.
 #include "guest_suite.hpp"
 
+#include "kmsdk/cache.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
@@ -70,27 +72,6 @@ std::optional<std::set<std::string>> dependencies_in(const std::string& modules_
     return std::nullopt;
 }
 
-std::string read_host_file(const std::filesystem::path& path)
-{
-    std::ifstream in{path};
-    REQUIRE(in);
-    return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
-// Modules loaded now that were not in `before`, unloaded newest first
-// (the order of /proc/modules), so that a test leaves what it found.
-void unload_new_modules(Guest& g, const std::vector<std::string>& before)
-{
-    for (const auto& name : g.loaded_modules())
-        if (std::find(before.begin(), before.end(), name) == before.end()) {
-            INFO("unloading " << name << ", left behind");
-            auto result = g.rmmod(name);
-            CHECK(result.ok());
-            if (!result.ok())
-                WARN(result.message);
-        }
-}
-
 }  // namespace
 
 TEST_CASE("modules.dep in the guest lists nf_conntrack_netlink's dependencies, as Debian's does",
@@ -107,7 +88,7 @@ TEST_CASE("modules.dep in the guest lists nf_conntrack_netlink's dependencies, a
     // The line of the kernel package's whole tree (depmod on the host): the
     // same chain, found again in the guest from the staged closure alone.
     auto in_package = dependencies_in(
-        read_host_file(test_kernel().modules_dir() / "modules.dep"), "/nf_conntrack_netlink.ko");
+        read_file(test_kernel().modules_dir() / "modules.dep"), "/nf_conntrack_netlink.ko");
     REQUIRE(in_package);
     CHECK(*in_package == *in_guest);
 }

@@ -37,20 +37,6 @@ unsigned long taint_mask(Guest& g)
     return std::stoul(g.read("/proc/sys/kernel/tainted"));
 }
 
-// Modules loaded now that were not in `before`, unloaded newest first
-// (the order of /proc/modules), so that a test leaves what it found.
-void unload_new_modules(Guest& g, const std::vector<std::string>& before)
-{
-    for (const auto& name : g.loaded_modules())
-        if (std::find(before.begin(), before.end(), name) == before.end()) {
-            INFO("unloading " << name << ", left behind");
-            auto result = g.rmmod(name);
-            CHECK(result.ok());
-            if (!result.ok())
-                WARN(result.message);
-        }
-}
-
 // One line of /proc/kallsyms: "ffffffffc020e000 T kms_core_add\t[kms_core]".
 struct KernelSymbol {
     std::string type;

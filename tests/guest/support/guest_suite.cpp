@@ -93,6 +93,18 @@ std::string kernel_log_during(Guest& guest, const std::function<void()>& action)
     return after;
 }
 
+void unload_new_modules(Guest& guest, const std::vector<std::string>& before)
+{
+    for (const auto& name : guest.loaded_modules())
+        if (std::find(before.begin(), before.end(), name) == before.end()) {
+            INFO("unloading " << name << ", left behind");
+            auto result = guest.rmmod(name);
+            CHECK(result.ok());
+            if (!result.ok())
+                WARN(result.message);
+        }
+}
+
 bool exists(Guest& guest, std::string_view path)
 {
     return guest.run(fmt::format("test -e {}", path)).status == 0;

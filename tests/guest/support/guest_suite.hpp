@@ -47,6 +47,10 @@ std::vector<std::string> lines_with(std::string_view text, std::string_view need
 // The dmesg lines the kernel logged while `action` ran.
 std::string kernel_log_during(Guest& guest, const std::function<void()>& action);
 
+// Unloads the modules loaded now that were not in `before`, newest first
+// (the order of /proc/modules), so that a test leaves what it found.
+void unload_new_modules(Guest& guest, const std::vector<std::string>& before);
+
 // Whether `path` exists in the guest (test -e).
 bool exists(Guest& guest, std::string_view path);
 
