@@ -1,37 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "kmsdk/protocol.hpp"
+#include "kmsdk/proto/frame.hpp"
+
+#include "le.hpp"
 
 #include <zlib.h>
 
-#include <cstring>
-#include <string>
-
 namespace kmsdk::proto {
-namespace {
 
-void put_le(std::string& out, std::uint64_t value, int size)
-{
-    for (int i = 0; i < size; ++i)
-        out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-}
-
-std::uint64_t get_le(const char* data, int size)
-{
-    std::uint64_t value = 0;
-    for (int i = size - 1; i >= 0; --i)
-        value = (value << 8) | static_cast<unsigned char>(data[i]);
-    return value;
-}
-
-}  // namespace
-
-const char* type_name(Type type)
+std::string type_name(Type type)
 {
     switch (type) {
     case Type::Hello: return "Hello";
     case Type::Ping: return "Ping";
     case Type::Run: return "Run";
-    case Type::RunResult: return "RunResult";
+    case Type::Input: return "Input";
+    case Type::Output: return "Output";
+    case Type::Window: return "Window";
+    case Type::Signal: return "Signal";
+    case Type::Exited: return "Exited";
     case Type::PutFile: return "PutFile";
     case Type::GetFile: return "GetFile";
     case Type::FileData: return "FileData";
@@ -39,18 +25,16 @@ const char* type_name(Type type)
     case Type::Rmmod: return "Rmmod";
     case Type::ModuleResult: return "ModuleResult";
     case Type::BootPass: return "BootPass";
+    case Type::BootPassResult: return "BootPassResult";
     case Type::ReadKernelLog: return "ReadKernelLog";
     case Type::KernelLog: return "KernelLog";
-    case Type::PtyOpen: return "PtyOpen";
-    case Type::PtyInput: return "PtyInput";
-    case Type::PtyOutput: return "PtyOutput";
-    case Type::PtyExit: return "PtyExit";
-    case Type::Resume: return "Resume";
     case Type::Shutdown: return "Shutdown";
+    case Type::Resume: return "Resume";
+    case Type::Resumed: return "Resumed";
     case Type::Ok: return "Ok";
     case Type::Error: return "Error";
     }
-    return "unknown";
+    return "type " + std::to_string(static_cast<unsigned>(type));
 }
 
 std::uint32_t crc32(std::string_view data)
@@ -63,8 +47,10 @@ std::uint32_t crc32(std::string_view data)
 std::string encode(const Frame& frame)
 {
     if (frame.payload.size() > max_payload)
-        throw ProtocolError("frame payload of " + std::to_string(frame.payload.size()) +
-                            " bytes is over the protocol's limit");
+        throw ProtocolError("a " + type_name(frame.type) + " frame of " +
+                            std::to_string(frame.payload.size()) +
+                            " bytes is over the protocol's limit of " +
+                            std::to_string(max_payload));
     std::string out;
     out.reserve(header_size + frame.payload.size());
     put_le(out, frame_magic, 4);
@@ -109,64 +95,10 @@ std::optional<Frame> FrameReader::next()
     frame.id = static_cast<std::uint32_t>(get_le(header + 8, 4));
     frame.payload.assign(header + header_size, length);
     if (crc32(frame.payload) != get_le(header + 16, 4))
-        throw ProtocolError(std::string{"channel corrupted: the payload of a "} +
-                            type_name(frame.type) + " frame fails its checksum");
+        throw ProtocolError("channel corrupted: the payload of a " + type_name(frame.type) +
+                            " frame fails its checksum");
     consumed_ += header_size + length;
     return frame;
-}
-
-PayloadWriter& PayloadWriter::u32(std::uint32_t value)
-{
-    put_le(out_, value, 4);
-    return *this;
-}
-
-PayloadWriter& PayloadWriter::i32(std::int32_t value)
-{
-    return u32(static_cast<std::uint32_t>(value));
-}
-
-PayloadWriter& PayloadWriter::u64(std::uint64_t value)
-{
-    put_le(out_, value, 8);
-    return *this;
-}
-
-PayloadWriter& PayloadWriter::bytes(std::string_view value)
-{
-    u32(static_cast<std::uint32_t>(value.size()));
-    out_.append(value);
-    return *this;
-}
-
-std::string_view PayloadReader::take(std::size_t size)
-{
-    if (rest_.size() < size)
-        throw ProtocolError("malformed payload: a field runs past its end");
-    auto field = rest_.substr(0, size);
-    rest_.remove_prefix(size);
-    return field;
-}
-
-std::uint32_t PayloadReader::u32()
-{
-    return static_cast<std::uint32_t>(get_le(take(4).data(), 4));
-}
-
-std::int32_t PayloadReader::i32()
-{
-    return static_cast<std::int32_t>(u32());
-}
-
-std::uint64_t PayloadReader::u64()
-{
-    return get_le(take(8).data(), 8);
-}
-
-std::string PayloadReader::bytes()
-{
-    auto size = u32();
-    return std::string{take(size)};
 }
 
 }  // namespace kmsdk::proto
