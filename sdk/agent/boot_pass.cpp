@@ -8,8 +8,8 @@
 //      systemd-modules-load does;
 //   3. coldplug, as udev does at boot: modprobe the modalias of every
 //      device that has no driver yet.
-// Each step is logged to the reply's stdout; the tools' own stderr goes to
-// its stderr.
+// Each step is logged to the reply's log; the tools' own stderr goes to its
+// errors.
 #include "process.hpp"
 #include "requests.hpp"
 #include "system.hpp"
@@ -39,7 +39,7 @@ ProcessResult run_tool(PassLog& log, const std::vector<std::string>& argv, bool 
     for (const auto& arg : argv)
         log.out += " " + arg;
     log.out += "\n";
-    auto result = run_process(argv, "", "/");
+    auto result = run_process(argv, "/");
     log.out += result.out;
     log.err += result.err;
     log.out += "  exit " + std::to_string(result.status) + ", " + milliseconds(result.elapsed_ns) +
@@ -182,7 +182,7 @@ void coldplug(PassLog& log)
 
 }  // namespace
 
-Reply boot_pass()
+proto::BootPassResult boot_pass()
 {
     const auto started = monotonic_ns();
     PassLog log;
@@ -196,13 +196,7 @@ Reply boot_pass()
     load_listed_modules(log);
     coldplug(log);
     log.out += "boot pass done in " + milliseconds(monotonic_ns() - started) + "\n";
-
-    return Reply{proto::Type::RunResult, proto::PayloadWriter{}
-                                             .i32(log.status)
-                                             .bytes(log.out)
-                                             .bytes(log.err)
-                                             .u64(monotonic_ns() - started)
-                                             .take()};
+    return proto::BootPassResult{log.status, std::move(log.out), std::move(log.err)};
 }
 
 }  // namespace kmsdk::agent

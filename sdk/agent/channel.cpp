@@ -154,47 +154,28 @@ std::optional<proto::Frame> Channel::receive(int timeout_ms)
 
 bool Channel::send(const proto::Frame& frame, int timeout_ms, bool log_drop)
 {
-    std::string bytes;
+    const std::size_t queued_before = queued_bytes();
     try {
-        bytes = proto::encode(frame);
+        queue(frame);
     } catch (const proto::ProtocolError& error) {
         log_problem(std::string{"cannot send a "} + proto::type_name(frame.type) + ": " +
                     error.what());
         return false;
     }
+    const std::size_t size = queued_bytes() - queued_before;
 
     const auto deadline = monotonic_ns() + static_cast<std::uint64_t>(timeout_ms) * 1'000'000;
-    std::string_view rest = bytes;
     bool host_absent = false;  // poll said POLLHUP: nobody on the other side
-    while (!rest.empty()) {
-        // virtio_console takes at most 32 KiB per write.
-        ssize_t wrote = ::write(port_.get(), rest.data(), rest.size());
-        if (wrote > 0) {
-            rest.remove_prefix(static_cast<std::size_t>(wrote));
-            continue;
-        }
-        if (wrote < 0 && errno == EINTR)
-            continue;
-        if (wrote < 0 && errno != EAGAIN) {
-            log_problem(std::string{"cannot write a "} + proto::type_name(frame.type) +
-                        " frame to " + device_ + ": " + errno_text(errno));
-            return false;
-        }
-        // EAGAIN: the host is not taking data, or not connected at all.
+    while (!flush_queued()) {
         int left = milliseconds_until(deadline);
         if (left == 0) {
-            if (!log_drop && rest.size() == bytes.size())
-                return false;
-            std::string what = std::string{"dropped a "} + proto::type_name(frame.type) +
-                               " frame (id " + std::to_string(frame.id) + ") after " +
-                               std::to_string(timeout_ms) + " ms: " +
-                               (host_absent ? "no host is connected" : "the host is not reading");
-            if (rest.size() != bytes.size())
-                what += "; the stream is now out of step (" +
-                        std::to_string(bytes.size() - rest.size()) + " of " +
-                        std::to_string(bytes.size()) + " bytes went)";
-            log_problem(what);
+            drop_queued(frame, size, timeout_ms, log_drop,
+                        host_absent ? "no host is connected" : "the host is not reading");
             return false;
+        }
+        if (write_failing_) {
+            sleep_ms(std::min(disconnected_retry_ms, left));
+            continue;
         }
         pollfd port{port_.get(), POLLOUT, 0};
         int ready = ::poll(&port, 1, left);
@@ -203,6 +184,72 @@ bool Channel::send(const proto::Frame& frame, int timeout_ms, bool log_drop)
         if (ready >= 0 && !(port.revents & POLLOUT))
             sleep_ms(std::min(disconnected_retry_ms, left));
     }
+    return true;
+}
+
+void Channel::drop_queued(const proto::Frame& last, std::size_t last_size, int waited_ms,
+                          bool log_drop, const char* reason)
+{
+    const std::size_t left = queued_bytes();
+    outbound_ = std::string{};
+    outbound_sent_ = 0;
+    if (!log_drop && left == last_size)
+        return;
+    std::string what = std::string{"dropped a "} + proto::type_name(last.type) + " frame (id " +
+                       std::to_string(last.id) + ") after " + std::to_string(waited_ms) +
+                       " ms: " + reason;
+    if (left < last_size)
+        what += "; the stream is now out of step (" + std::to_string(last_size - left) + " of " +
+                std::to_string(last_size) + " bytes went)";
+    else if (left > last_size)
+        what += "; with it " + std::to_string(left - last_size) +
+                " bytes queued before it (the stream may be out of step)";
+    log_problem(what);
+}
+
+void Channel::queue(const proto::Frame& frame)
+{
+    // Alone, the frame is the buffer: a large reply is not copied again.
+    if (!has_queued()) {
+        outbound_ = proto::encode(frame);
+        outbound_sent_ = 0;
+        return;
+    }
+    // What was written goes once it is most of the buffer: the copy is
+    // then at most as large as what was written since the last one.
+    if (outbound_sent_ >= outbound_.size() / 2) {
+        outbound_.erase(0, outbound_sent_);
+        outbound_sent_ = 0;
+    }
+    outbound_ += proto::encode(frame);
+}
+
+bool Channel::flush_queued()
+{
+    while (has_queued()) {
+        // virtio_console takes at most 32 KiB per write.
+        ssize_t wrote = ::write(port_.get(), outbound_.data() + outbound_sent_, queued_bytes());
+        if (wrote > 0) {
+            outbound_sent_ += static_cast<std::size_t>(wrote);
+            write_failing_ = false;
+            note_host_connected(true);  // only a connected host takes data
+            continue;
+        }
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote < 0 && errno != EAGAIN) {
+            // Not expected of the port (unplugged?). poll may keep saying
+            // POLLOUT: callers retry on a timer until it works again.
+            if (!write_failing_)
+                log_problem("cannot write to the port " + device_ + ": " + errno_text(errno) +
+                            "; retrying");
+            write_failing_ = true;
+        }
+        return false;
+    }
+    // Its memory too: the last frame may have been a file of many MiB.
+    outbound_ = std::string{};
+    outbound_sent_ = 0;
     return true;
 }
 

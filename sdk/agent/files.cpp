@@ -39,7 +39,7 @@ bool is_kernel_attribute(const std::string& path)
     return path.rfind("/sys/", 0) == 0 || path.rfind("/proc/", 0) == 0;
 }
 
-Reply write_attribute(const std::string& path, const std::string& data)
+proto::Ok write_attribute(const std::string& path, const std::string& data)
 {
     UniqueFd fd{::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)};
     if (!fd)
@@ -49,16 +49,16 @@ Reply write_attribute(const std::string& path, const std::string& data)
         throw_errno("cannot write " + path);
     if (static_cast<std::size_t>(written) != data.size())
         throw RequestError(EIO, "the kernel took only part of the value written to " + path);
-    return Reply{proto::Type::Ok, {}};
+    return {};
 }
 
 }  // namespace
 
-Reply put_file(proto::PayloadReader& request)
+proto::Ok put_file(const proto::PutFile& request)
 {
-    std::string path = request.bytes();
-    auto mode = static_cast<mode_t>(request.u32() & 07777);
-    std::string data = request.bytes();
+    const std::string& path = request.path;
+    const std::string& data = request.data;
+    auto mode = static_cast<mode_t>(request.mode & 07777);
     if (path.empty())
         throw RequestError(EINVAL, "PutFile needs a path");
     if (is_kernel_attribute(path))
@@ -86,19 +86,19 @@ Reply put_file(proto::PayloadReader& request)
     if (::rename(temporary.path.c_str(), path.c_str()) != 0)
         throw_errno("cannot rename " + temporary.path + " to " + path);
     temporary.keep = true;
-    return Reply{proto::Type::Ok, {}};
+    return {};
 }
 
-Reply get_file(proto::PayloadReader& request)
+proto::FileData get_file(const proto::GetFile& request)
 {
-    std::string path = request.bytes();
+    const std::string& path = request.path;
     // The reply's length field and the bytes field must fit in one frame.
     auto content = read_whole_file(path, proto::max_payload - 4);
     if (!content) {
         int error = errno;
         throw RequestError(error, "cannot read " + path + ": " + errno_text(error));
     }
-    return Reply{proto::Type::FileData, proto::PayloadWriter{}.bytes(*content).take()};
+    return proto::FileData{std::move(*content)};
 }
 
 }  // namespace kmsdk::agent

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// The Hello payload: what the host learns about the guest it reached.
+// Hello: what the host learns about the guest it reached.
 #include "requests.hpp"
 #include "system.hpp"
 
@@ -12,13 +12,13 @@
 
 namespace kmsdk::agent {
 
-std::string hello_payload()
+proto::Hello hello()
 {
-    return proto::PayloadWriter{}
-        .bytes(kernel_release())
-        .bytes(KMSDK_AGENT_BUILD_ID)
-        .u64(boottime_ns())
-        .take();
+    proto::Hello message;  // protocol_version is this build's
+    message.release = kernel_release();
+    message.agent_build = KMSDK_AGENT_BUILD_ID;
+    message.uptime_ns = boottime_ns();
+    return message;
 }
 
 }  // namespace kmsdk::agent

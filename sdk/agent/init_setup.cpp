@@ -34,7 +34,7 @@ constexpr Mount pid1_mounts[] = {
     // The initramfs has no /dev nodes: devtmpfs has one per device, and
     // makes the virtio port's node when virtio_console finds it.
     {"devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755"},
-    // PtyOpen's terminals; /dev/ptmx finds this instance next to it.
+    // The terminals of Run; /dev/ptmx finds this instance next to it.
     {"devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666"},
     {"debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr},
     {"tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"},

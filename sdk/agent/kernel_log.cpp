@@ -49,9 +49,9 @@ std::optional<Record> parse_record(std::string_view raw)
 
 }  // namespace
 
-Reply read_kernel_log(proto::PayloadReader& request)
+proto::KernelLog read_kernel_log(const proto::ReadKernelLog& request)
 {
-    const std::uint64_t first = request.u64();
+    const std::uint64_t first = request.first;
 
     UniqueFd kmsg{::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
     if (!kmsg)
@@ -87,8 +87,7 @@ Reply read_kernel_log(proto::PayloadReader& request)
     }
 
     std::uint64_t taint = parse_u64(read_sysfs_value("/proc/sys/kernel/tainted"));
-    return Reply{proto::Type::KernelLog,
-                 proto::PayloadWriter{}.u64(next).u64(taint).bytes(records).take()};
+    return proto::KernelLog{next, taint, std::move(records)};
 }
 
 }  // namespace kmsdk::agent

@@ -4,6 +4,7 @@
 #include "fd.hpp"
 
 #include <fcntl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <string>
@@ -56,6 +57,10 @@ void say_on_console(std::string_view line)
     std::string text{line};
     text.push_back('\n');
     [[maybe_unused]] ssize_t ignored = ::write(STDOUT_FILENO, text.data(), text.size());
+    // Out of the UART before anything else happens: a snapshot saved just
+    // after must not hold half a line that its restored guests then finish
+    // printing, at the start of their console logs.
+    ::tcdrain(STDOUT_FILENO);
 }
 
 }  // namespace kmsdk::agent

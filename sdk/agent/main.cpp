@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <new>
+#include <optional>
 
 namespace kmsdk::agent {
 namespace {
@@ -33,60 +34,73 @@ constexpr int startup_hello_timeout_ms = 1'000;
 // The main loop wakes at least this often to reap orphans.
 constexpr int idle_wakeup_ms = 1'000;
 
-Reply error_reply(int error, const std::string& message)
+proto::Frame error_reply(std::uint32_t id, int error, std::string message)
 {
-    return Reply{Type::Error, proto::PayloadWriter{}.i32(error).bytes(message).take()};
+    return proto::frame(id, proto::Error{error, std::move(message)});
 }
 
-Reply handle(Channel& channel, const proto::Frame& request, bool& session_served)
+template <class Request, class Handler>
+proto::Frame answer(const proto::Frame& request, Handler handler)
 {
-    proto::PayloadReader fields{request.payload};
+    return proto::frame(request.id, handler(proto::decode<Request>(request)));
+}
+
+// The reply to a request; nullopt when there is none to send (Run sends its
+// own frames).
+std::optional<proto::Frame> handle(Channel& channel, const proto::Frame& request)
+{
     switch (request.type) {
-    case Type::Ping: return Reply{Type::Hello, hello_payload()};
-    case Type::Run: return run_command(fields);
-    case Type::PutFile: return put_file(fields);
-    case Type::GetFile: return get_file(fields);
-    case Type::Insmod: return insert_module(fields);
-    case Type::Rmmod: return remove_module(fields);
-    case Type::BootPass: return boot_pass();
-    case Type::ReadKernelLog: return read_kernel_log(fields);
-    case Type::Resume: return resume(fields);
-    case Type::PtyOpen:
-        serve_pty_session(channel, request.id, fields);
-        session_served = true;
-        return {};
+    case Type::Ping:
+        proto::decode<proto::Ping>(request);
+        return proto::frame(request.id, hello());
+    case Type::Run:
+        serve_run(channel, request.id, proto::decode<proto::Run>(request));
+        return std::nullopt;
+    case Type::PutFile: return answer<proto::PutFile>(request, put_file);
+    case Type::GetFile: return answer<proto::GetFile>(request, get_file);
+    case Type::Insmod: return answer<proto::Insmod>(request, insert_module);
+    case Type::Rmmod: return answer<proto::Rmmod>(request, remove_module);
+    case Type::BootPass:
+        return answer<proto::BootPass>(request, [](const proto::BootPass&) { return boot_pass(); });
+    case Type::ReadKernelLog: return answer<proto::ReadKernelLog>(request, read_kernel_log);
+    case Type::Resume: return answer<proto::Resume>(request, resume);
     case Type::Shutdown:
-        channel.send({Type::Ok, request.id, {}});
+        proto::decode<proto::Shutdown>(request);
+        channel.send(proto::frame(request.id, proto::Ok{}));
         power_off();
+    // Not requests: the stream of a Run that has ended, which the host may
+    // still have had in flight when Exited reached it.
+    case Type::Input:
+    case Type::Window:
+    case Type::Signal:
+        return std::nullopt;
     default:
-        return error_reply(EINVAL, "unknown request type " +
-                                       std::to_string(static_cast<unsigned>(request.type)));
+        return error_reply(request.id, EINVAL, "unknown request " + proto::type_name(request.type));
     }
 }
 
 void serve(Channel& channel, const proto::Frame& request)
 {
     const std::string what = proto::type_name(request.type);
-    Reply reply;
+    std::optional<proto::Frame> reply;
     try {
-        bool session_served = false;
-        reply = handle(channel, request, session_served);
-        if (session_served)
-            return;  // the session sent its own frames
-        if (reply.payload.size() > proto::max_payload)
-            reply = error_reply(EFBIG, "the reply to " + what + " would be " +
-                                           std::to_string(reply.payload.size()) +
-                                           " bytes, over the protocol's limit");
+        reply = handle(channel, request);
+        if (reply && reply->payload.size() > proto::max_payload)
+            reply = error_reply(request.id, EFBIG,
+                                "the reply to " + what + " would be " +
+                                    std::to_string(reply->payload.size()) +
+                                    " bytes, over the protocol's limit");
     } catch (const RequestError& error) {
-        reply = error_reply(error.error(), error.what());
+        reply = error_reply(request.id, error.error(), error.what());
     } catch (const proto::ProtocolError& error) {
-        reply = error_reply(EINVAL, "malformed " + what + " request: " + error.what());
+        reply = error_reply(request.id, EINVAL, "malformed " + what + " request: " + error.what());
     } catch (const std::bad_alloc&) {
-        reply = error_reply(ENOMEM, "out of memory serving " + what);
+        reply = error_reply(request.id, ENOMEM, "out of memory serving " + what);
     } catch (const std::exception& error) {
-        reply = error_reply(EIO, what + " failed: " + error.what());
+        reply = error_reply(request.id, EIO, what + " failed: " + error.what());
     }
-    channel.send({reply.type, request.id, std::move(reply.payload)});
+    if (reply)
+        channel.send(*reply);
 }
 
 [[noreturn]] void serve_forever(Channel& channel)
@@ -130,9 +144,10 @@ int main()
         power_off();
     }
     log_note("serving on " + channel->device());
-    if (!channel->send({kmsdk::proto::Type::Hello, 0, hello_payload()}, startup_hello_timeout_ms,
-                       false))
-        log_note("no host connected yet; it gets Hello when it sends Ping");
+    // Said before Hello: the host may save the machine as soon as Hello
+    // arrives, and the console must be quiet by then.
     say_on_console("kmsdk-agent: ready");
+    if (!channel->send(kmsdk::proto::frame(0, hello()), startup_hello_timeout_ms, false))
+        log_note("no host connected yet; it gets Hello when it sends Ping");
     serve_forever(*channel);
 }

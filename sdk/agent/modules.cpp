@@ -87,13 +87,9 @@ bool listed_as_builtin(const std::string& name)
     return false;
 }
 
-Reply module_result(int error, const std::string& message, std::uint64_t started)
+proto::ModuleResult module_result(int error, const std::string& message, std::uint64_t started)
 {
-    return Reply{proto::Type::ModuleResult, proto::PayloadWriter{}
-                                                .i32(error)
-                                                .bytes(message)
-                                                .u64(monotonic_ns() - started)
-                                                .take()};
+    return proto::ModuleResult{error, message, monotonic_ns() - started};
 }
 
 struct Refusal {
@@ -126,10 +122,9 @@ std::optional<Refusal> why_not_removable(const std::string& name)
 
 }  // namespace
 
-Reply insert_module(proto::PayloadReader& request)
+proto::ModuleResult insert_module(const proto::Insmod& request)
 {
-    std::string path = request.bytes();
-    std::string params = request.bytes();
+    const std::string& path = request.path;
     const auto started = monotonic_ns();
 
     UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
@@ -138,7 +133,7 @@ Reply insert_module(proto::PayloadReader& request)
         return module_result(error, "could not load module " + path + ": " + errno_text(error),
                              started);
     }
-    int error = load_module_fd(fd.get(), params);
+    int error = load_module_fd(fd.get(), request.params);
     if (error != 0)
         return module_result(error,
                              "could not insert module " + path + ": " + insert_error_text(error),
@@ -146,10 +141,10 @@ Reply insert_module(proto::PayloadReader& request)
     return module_result(0, "", started);
 }
 
-Reply remove_module(proto::PayloadReader& request)
+proto::ModuleResult remove_module(const proto::Rmmod& request)
 {
-    std::string argument = request.bytes();
-    bool force = request.u32() != 0;
+    const std::string& argument = request.name;
+    const bool force = request.force;
     const auto started = monotonic_ns();
     std::string name = module_name_of(argument);
     if (name.empty())

@@ -4,6 +4,7 @@
 #include "system.hpp"
 #include "fd.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <string_view>
 #include <utility>
 
 extern char** environ;
@@ -21,6 +24,12 @@ namespace {
 constexpr std::size_t output_cap = 64u << 20;
 // How often a command whose pipes stay open is checked for having exited.
 constexpr int exit_check_interval_ms = 50;
+// How long a child killed with SIGKILL is waited for before it is left to
+// reap_orphans.
+constexpr int killed_child_wait_ms = 1000;
+// Where a name is looked up when the agent has no PATH, as execvp's
+// fallback but with the sbin folders, where the module tools are.
+constexpr std::string_view default_search_path = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 // One of the child's output streams, read into memory up to output_cap.
 struct Capture {
@@ -50,33 +59,32 @@ struct Capture {
     }
 };
 
-// The bytes of `input` not yet written to the child's stdin.
-struct Feed {
-    UniqueFd fd;
-    std::string_view pending;
-
-    void write_some()
-    {
-        while (fd && !pending.empty()) {
-            ssize_t wrote = ::write(fd.get(), pending.data(), std::min<std::size_t>(pending.size(), 1 << 16));
-            if (wrote < 0 && errno == EINTR)
-                continue;
-            if (wrote < 0 && errno == EAGAIN)
-                return;
-            if (wrote < 0) {  // EPIPE: the child stopped reading; that is its business.
-                fd.reset();
-                return;
-            }
-            pending.remove_prefix(static_cast<std::size_t>(wrote));
-        }
-        fd.reset();  // all written: the child sees end of file
-    }
-};
-
 std::string truncation_note(const char* stream, std::size_t dropped)
 {
     return "\nkmsdk-agent: " + std::string{stream} + " truncated at 64 MiB; " +
            std::to_string(dropped) + " bytes dropped\n";
+}
+
+// The files execvp would try for `name`: itself if it holds a '/', else
+// the name in each folder of PATH (an empty entry is the working folder).
+std::vector<std::string> exec_candidates(const std::string& name)
+{
+    if (name.find('/') != std::string::npos)
+        return {name};
+    if (name.empty())
+        return {};
+    const char* path = ::getenv("PATH");
+    std::string_view folders = path != nullptr && *path != '\0' ? path : default_search_path;
+    std::vector<std::string> candidates;
+    for (;;) {
+        auto colon = folders.find(':');
+        std::string_view folder = folders.substr(0, colon);
+        candidates.push_back((folder.empty() ? std::string{"."} : std::string{folder}) + "/" +
+                             name);
+        if (colon == std::string_view::npos)
+            return candidates;
+        folders.remove_prefix(colon + 1);
+    }
 }
 
 }  // namespace
@@ -109,10 +117,15 @@ void ChildProcess::kill_and_reap() noexcept
     // whole group, then the child itself in case it had not got that far.
     ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    for (int waited_ms = 0; waited_ms < killed_child_wait_ms; waited_ms += 10) {
+        int status = 0;
+        pid_t got = ::waitpid(pid_, &status, WNOHANG);
+        if (got == pid_ || (got < 0 && errno == ECHILD)) {
+            status_ = status;
+            return;
+        }
+        ::usleep(10'000);
     }
-    status_ = status;
 }
 
 std::optional<int> ChildProcess::try_wait()
@@ -146,6 +159,7 @@ ChildProcess spawn(const std::vector<std::string>& argv,
     for (const auto& arg : argv)
         args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);
+    const std::vector<std::string> candidates = exec_candidates(argv.at(0));
 
     pid_t pid = ::fork();
     if (pid < 0)
@@ -162,8 +176,19 @@ ChildProcess spawn(const std::vector<std::string>& argv,
         } catch (...) {
             _exit(126);
         }
-        ::execve(args[0], args.data(), environ);
-        std::string message = "kmsdk-agent: cannot run " + argv[0] + ": " + errno_text(errno) + "\n";
+        // As execvp: a file found but not runnable is reported over one
+        // not found, and only those two keep the search going.
+        int error = ENOENT;
+        for (const auto& candidate : candidates) {
+            ::execve(candidate.c_str(), args.data(), environ);
+            if (errno == EACCES)
+                error = EACCES;
+            else if (errno != ENOENT && errno != ENOTDIR) {
+                error = errno;
+                break;
+            }
+        }
+        std::string message = "kmsdk-agent: cannot run " + argv[0] + ": " + errno_text(error) + "\n";
         [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, message.data(), message.size());
         _exit(127);
     }
@@ -186,10 +211,17 @@ void enter_directory_or_root(const std::string& directory) noexcept
     }
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, std::string_view input,
-                          const std::string& cwd)
+UniqueFd open_null_input()
 {
-    Pipe in = make_pipe();
+    UniqueFd null{::open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY)};
+    if (!null)
+        throw_errno("cannot open /dev/null");
+    return null;
+}
+
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd)
+{
+    UniqueFd in = open_null_input();
     Pipe out = make_pipe();
     Pipe err = make_pipe();
 
@@ -198,30 +230,26 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
         ::setsid();
         enter_directory_or_root(cwd);
         // dup2 clears close-on-exec on the copies only.
-        ::dup2(in.read_end.get(), STDIN_FILENO);
+        ::dup2(in.get(), STDIN_FILENO);
         ::dup2(out.write_end.get(), STDOUT_FILENO);
         ::dup2(err.write_end.get(), STDERR_FILENO);
     });
     // The child's ends must close here, or the pipes never reach end of file.
-    in.read_end.reset();
+    in.reset();
     out.write_end.reset();
     err.write_end.reset();
 
-    Feed feed{std::move(in.write_end), input};
     Capture captured_out{std::move(out.read_end), {}, 0};
     Capture captured_err{std::move(err.read_end), {}, 0};
-    for (int fd : {feed.fd.get(), captured_out.fd.get(), captured_err.fd.get()})
+    for (int fd : {captured_out.fd.get(), captured_err.fd.get()})
         set_nonblocking(fd);
-    if (feed.pending.empty())
-        feed.fd.reset();
 
     while (captured_out.fd || captured_err.fd) {
-        pollfd fds[3] = {
-            {captured_out.fd.get(), POLLIN, 0},
+        pollfd fds[2] = {
+            {captured_out.fd.get(), POLLIN, 0},  // a negative fd is skipped by poll
             {captured_err.fd.get(), POLLIN, 0},
-            {feed.fd.get(), POLLOUT, 0},  // a negative fd is skipped by poll
         };
-        int ready = ::poll(fds, 3, exit_check_interval_ms);
+        int ready = ::poll(fds, 2, exit_check_interval_ms);
         if (ready < 0 && errno != EINTR)
             throw_errno("cannot poll the output of " + argv[0]);
         if (ready == 0 && child.try_wait()) {
@@ -233,8 +261,6 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
         }
         if (ready <= 0)
             continue;
-        if (fds[2].revents != 0)
-            feed.write_some();
         if (fds[0].revents != 0)
             captured_out.read_available();
         if (fds[1].revents != 0)
@@ -253,10 +279,17 @@ ProcessResult run_process(const std::vector<std::string>& argv, std::string_view
     return result;
 }
 
-void reap_orphans() noexcept
+void reap_orphans(pid_t spare) noexcept
 {
-    int status = 0;
-    while (::waitpid(-1, &status, WNOHANG) > 0) {
+    for (;;) {
+        // Look before reaping: the child spared must keep its status for
+        // the ChildProcess that waits for it.
+        siginfo_t info{};
+        if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0 ||
+            info.si_pid == spare)
+            return;
+        int status = 0;
+        ::waitpid(info.si_pid, &status, WNOHANG);
     }
 }
 

@@ -44,15 +44,13 @@ void set_clock(std::uint64_t realtime_ns)
 
 }  // namespace
 
-Reply resume(proto::PayloadReader& request)
+proto::Resumed resume(const proto::Resume& request)
 {
-    auto seed = request.bytes();
-    auto realtime_ns = request.u64();
-    if (seed.empty())
+    if (request.seed.empty())
         throw RequestError(EINVAL, "Resume carries no seed");
-    mix_into_random_pool(seed);
-    set_clock(realtime_ns);
-    return Reply{proto::Type::Ok, proto::PayloadWriter{}.bytes(restore_pci_bars()).take()};
+    mix_into_random_pool(request.seed);
+    set_clock(request.realtime_ns);
+    return proto::Resumed{restore_pci_bars()};
 }
 
 }  // namespace kmsdk::agent
