@@ -2,7 +2,7 @@
 #pragma once
 
 #include "deadline.hpp"
-#include "kmsdk/protocol.hpp"
+#include "kmsdk/proto/frame.hpp"
 #include "unique_fd.hpp"
 #include "unix_socket.hpp"
 

@@ -33,6 +33,27 @@ GuestOptions& GuestOptions::device(std::string qemu_device)
     return *this;
 }
 
+GuestOptions& GuestOptions::program(std::filesystem::path host_path, std::string guest_path)
+{
+    if (guest_path.empty())
+        guest_path = "/usr/bin/" + host_path.filename().string();
+    programs_.push_back({std::move(host_path), std::move(guest_path)});
+    return *this;
+}
+
+GuestOptions& GuestOptions::output_cap(std::size_t bytes)
+{
+    output_cap_ = bytes;
+    return *this;
+}
+
+GuestOptions& GuestOptions::signals(int fd, std::chrono::milliseconds grace)
+{
+    signal_fd_ = fd;
+    signal_grace_ = grace;
+    return *this;
+}
+
 GuestOptions& GuestOptions::memory_mb(unsigned mb)
 {
     memory_mb_ = mb;

@@ -270,6 +270,10 @@ std::optional<Headline> headline(std::string_view line)
         return Headline{Kind::KernelFault, Role::Announce};
     if (starts_with(line, "BUG: ") || starts_with(line, "UBSAN: "))
         return Headline{Kind::Bug, Role::Standalone};
+    // SLUB debugging names the cache, then what it found: "BUG kmalloc-64
+    // (Tainted: G    B  O): Poison overwritten".
+    if (starts_with(line, "BUG ") && contains(line, "): "))
+        return Headline{Kind::Bug, Role::Standalone};
     if (starts_with(line, "WARNING: CPU: ") || is_lockdep_warning(line))
         return Headline{Kind::Warning, Role::Standalone};
     if (starts_with(line, "Kernel panic - not syncing"))

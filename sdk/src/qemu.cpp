@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "qemu.hpp"
 
-#include "kmsdk/protocol.hpp"
+#include "kmsdk/proto/frame.hpp"
 
 #include <fmt/format.h>
 
@@ -77,8 +77,11 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
 
 ChildProcess start_qemu(const MachineConfig& config)
 {
+    // A group of its own: the terminal's Ctrl-C (sent to kmsdk's whole
+    // group) is kmsdk's to forward to the guest command, not QEMU's to die of.
     return ChildProcess{qemu_command(config), config.qemu_log,
-                        ChildProcess::Options{.pass_fd = config.incoming_fd}};
+                        ChildProcess::Options{.own_process_group = true,
+                                              .pass_fd = config.incoming_fd}};
 }
 
 std::string machine_identity(const MachineConfig& config)

@@ -9,7 +9,7 @@
 
 namespace kmsdk::detail {
 
-// One QEMU machine as the runtime boots it (DESIGN.md, the guest recipe):
+// One QEMU machine as the runtime boots it (docs/DESIGN.md, "The guest recipe"):
 // q35 with qboot, the kernel's PVH vmlinux, an uncompressed initramfs, no
 // network, the console on ttyS0 into a file, and the agent's channel on a
 // virtio-serial port.

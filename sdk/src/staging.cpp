@@ -7,28 +7,12 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cstdlib>
 #include <set>
 #include <stdexcept>
 
 namespace kmsdk::detail {
 
-namespace {
-
-// Where the kms_edu driver's command-line tool goes in a guest with an edu
-// device: on the agent's PATH, in a folder the initramfs always has.
-constexpr const char* edu_ctl_guest_path = "/usr/bin/kms-edu-ctl";
-
-// QEMU's -device argument is the device's name, then its ",key=value"s.
-bool has_edu_device(const std::vector<std::string>& devices)
-{
-    return std::ranges::any_of(devices, [](std::string_view device) {
-        return device == "edu" || device.starts_with("edu,");
-    });
-}
-
-}  // namespace
 
 std::filesystem::path guest_program(std::string_view name, const char* env_override)
 {
@@ -76,9 +60,12 @@ StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel)
             plan.files.push_back({modules_root + module.relative_path, decompressed(module), 0644});
 
     plan.files.insert(plan.files.end(), extra.begin(), extra.end());
-    if (has_edu_device(options.devices_)) {
-        auto tool = guest_program("kms-edu-ctl", "KMSDK_EDU_CTL");
-        plan.files.push_back({edu_ctl_guest_path, read_file(tool), 0755});
+    for (const auto& program : options.programs_) {
+        if (!std::filesystem::is_regular_file(program.host_path))
+            throw std::runtime_error(fmt::format(
+                "the program {} to copy into the guest does not exist; build it, or fix the path",
+                program.host_path.string()));
+        plan.files.push_back({program.guest_path, read_file(program.host_path), 0755});
     }
     // The caller's own files last, so that one of them may replace ours.
     for (const auto& file : options.files_)

@@ -23,7 +23,7 @@ struct StagingPlan {
     std::vector<File> files;
 };
 
-// A program kmsdk builds to run inside guests (the agent, kms-edu-ctl):
+// A program kmsdk builds to run inside guests (the agent):
 // $<env_override> when set, else the one built with this library, else the
 // installed one. Throws, saying how to get it, when there is none.
 std::filesystem::path guest_program(std::string_view name, const char* env_override);

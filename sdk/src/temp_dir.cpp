@@ -10,12 +10,17 @@
 #include <string>
 #include <system_error>
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace kmsdk::detail {
 
 TempDir::TempDir(std::string_view prefix)
 {
     // Unix socket paths are limited to 108 bytes: keep these short.
-    auto pattern = (std::filesystem::temp_directory_path() / fmt::format("{}-XXXXXX", prefix)).string();
+    auto pattern = (std::filesystem::temp_directory_path() /
+                    fmt::format("{}-{}-XXXXXX", prefix, ::getpid())).string();
     if (!mkdtemp(pattern.data()))
         throw std::runtime_error(fmt::format("cannot create a temporary folder {}: {}; check TMPDIR",
                                              pattern, std::strerror(errno)));
@@ -33,6 +38,25 @@ TempDir::~TempDir()
         return;
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
+}
+
+void remove_abandoned(std::string_view prefix)
+{
+    std::error_code error;
+    auto start = fmt::format("{}-", prefix);
+    for (const auto& entry : std::filesystem::directory_iterator{std::filesystem::temp_directory_path(), error}) {
+        auto name = entry.path().filename().string();
+        if (!name.starts_with(start))
+            continue;
+        char* end = nullptr;
+        auto pid = std::strtol(name.c_str() + start.size(), &end, 10);
+        struct stat st {};
+        if (pid <= 0 || *end != '-' || ::lstat(entry.path().c_str(), &st) != 0 ||
+            !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
+            continue;
+        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+            std::filesystem::remove_all(entry.path(), error);
+    }
 }
 
 }  // namespace kmsdk::detail

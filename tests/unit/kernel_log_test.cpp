@@ -539,6 +539,28 @@ TEST_CASE("a healthy log reports nothing", "[kernel_log]")
     CHECK(kmsdk::describe({}).empty());
 }
 
+// slub_debug=FZPU on 6.12: a module wrote into memory it had freed, and
+// KFENCE caught another such write.
+const char* const slub_and_kfence_console = R"([    3.100000] =============================================================================
+[    3.100100] BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten
+[    3.100200] -----------------------------------------------------------------------------
+[    3.100300] 0xffff8880035a3e40-0xffff8880035a3e43 @offset=3648. First byte 0x1 instead of 0x6b
+[    3.100400] Allocated in kms_fault_uaf_init+0x14/0x1000 [kms_fault_uaf] age=12 cpu=0 pid=99
+[    3.200000] ==================================================================
+[    3.200100] BUG: KFENCE: use-after-free write in kms_fault_uaf_init+0x20/0x1000 [kms_fault_uaf]
+[    3.200200] Use-after-free write at 0x00000000b4e1c8f0 (in kfence-#12):
+)";
+
+TEST_CASE("SLUB's and KFENCE's memory reports are BUGs naming what they found", "[kernel_log]")
+{
+    auto problems = kmsdk::scan_console(slub_and_kfence_console);
+    REQUIRE(problems.size() == 2);
+    CHECK(problems[0].kind == Kind::Bug);
+    CHECK_THAT(problems[0].headline, Catch::Contains("Poison overwritten"));
+    CHECK(problems[1].kind == Kind::Bug);
+    CHECK_THAT(problems[1].headline, Catch::Contains("KFENCE: use-after-free write in kms_fault_uaf_init"));
+}
+
 TEST_CASE("problems one after another are all reported, in order", "[kernel_log]")
 {
     auto records = kmsdk::parse_kmsg(clean_kmsg);

@@ -38,9 +38,56 @@ namespace kmsdk {
 
 using namespace std::chrono_literals;
 
+// What Guest::run runs: an argument vector exec'd exactly as given
+// (argv[0] a path, or a name looked up in the guest's PATH).
+struct Command {
+    std::vector<std::string> argv;
+
+    // `sh -c line`.
+    static Command shell(std::string_view line);
+    // How `kmsdk run -- WORDS` reads its words, as env, nice and docker run
+    // do: one word is a shell command line, two or more an argument vector.
+    static Command from_words(std::vector<std::string> words);
+    // For messages: the words, quoted where a shell would need it.
+    std::string describe() const;
+};
+
+// Where a streamed command's stdin comes from.
+class InputSource {
+public:
+    // /dev/null.
+    static InputSource none() { return InputSource{}; }
+    // These bytes, then end of file.
+    static InputSource bytes(std::string data);
+    // Read from this descriptor until its end of file (a pipe, a file);
+    // Guest never closes it, and stops reading it when the command exits.
+    static InputSource descriptor(int fd);
+
+    bool empty() const { return fd_ < 0 && !has_bytes_; }
+    int fd() const { return fd_; }
+    const std::string& data() const { return data_; }
+
+private:
+    int fd_ = -1;
+    bool has_bytes_ = false;
+    std::string data_;
+};
+
+// A command's streams while it runs: output is handed over as it arrives,
+// in pieces of any size, binary-safe. An unset sink discards its stream.
+struct Streams {
+    std::function<void(std::string_view)> out;
+    std::function<void(std::string_view)> err;
+    InputSource in;
+    // Run on a pseudo-terminal of this size (0: none): stdout and stderr
+    // then both arrive on `out`, as a terminal shows them.
+    unsigned rows = 0;
+    unsigned cols = 0;
+};
+
 struct CommandResult {
     int status = 0;  // exit status, or 128 + signal
-    std::string out;
+    std::string out;  // collected by run(); empty from a streamed run
     std::string err;
     std::chrono::nanoseconds elapsed{};  // measured in the guest
     bool ok() const { return status == 0; }
@@ -85,6 +132,22 @@ class GuestUnhealthy : public GuestError {
 public:
     using GuestError::GuestError;
 };
+// A signal came through GuestOptions::signals(): during a boot, or after
+// the command it was delivered to did not end within the grace period
+// (the guest was then stopped, and boots again for its next use).
+class Interrupted : public GuestError {
+public:
+    Interrupted(int signal, const std::string& message) : GuestError{message}, signal_{signal} {}
+    int signal() const { return signal_; }
+
+private:
+    int signal_;
+};
+// A collecting run() whose command wrote more than GuestOptions::output_cap.
+class OutputTooLarge : public GuestError {
+public:
+    using GuestError::GuestError;
+};
 
 class GuestOptions;
 namespace detail {
@@ -102,10 +165,12 @@ public:
     GuestOptions& modules(const std::vector<std::filesystem::path>& kos);
     // Modules of the kernel itself, by name or alias, with their closure.
     GuestOptions& kernel_module(std::string name);
-    // A QEMU -device argument, e.g. "edu". An edu device ("edu" or
-    // "edu,<properties>") also brings kms-edu-ctl, the kms_edu driver's
-    // command-line tool, onto the guest's PATH as /usr/bin/kms-edu-ctl.
+    // A QEMU -device argument, e.g. "edu".
     GuestOptions& device(std::string qemu_device);
+    // A program of the host's, copied to guest_path (default:
+    // /usr/bin/<its name>, on the guest's PATH). It must be static: the
+    // guest has no shared libraries but busybox's.
+    GuestOptions& program(std::filesystem::path host_path, std::string guest_path = "");
     GuestOptions& memory_mb(unsigned mb);
     // Any file, written before the boot pass.
     GuestOptions& file(std::string guest_path, std::string contents, unsigned mode = 0644);
@@ -117,6 +182,17 @@ public:
     GuestOptions& boot_timeout(std::chrono::milliseconds timeout);
     GuestOptions& command_timeout(std::chrono::milliseconds timeout);
     GuestOptions& boot_attempts(unsigned attempts);
+    // The most a collecting run() keeps of a command's stdout and stderr
+    // together (default 64 MiB); past it, run() stops the command and
+    // throws OutputTooLarge. Streamed runs have no cap.
+    GuestOptions& output_cap(std::size_t bytes);
+    // A descriptor that yields signal numbers, a byte each (a self-pipe
+    // written by the caller's SIGINT/SIGTERM/SIGHUP handlers). A signal
+    // that arrives while the guest boots stops the boot and throws
+    // Interrupted; one that arrives while a command runs is delivered to
+    // that command's process group, and if the command has not ended
+    // `grace` later the guest is stopped and Interrupted thrown.
+    GuestOptions& signals(int fd, std::chrono::milliseconds grace = 2s);
     // "tcg" or "kvm"; default: $KMSDK_ACCEL, else a cached probe.
     GuestOptions& accel(std::string accel);
     // Keep the serial console's text here (default: a temporary file).
@@ -143,6 +219,14 @@ private:
     std::vector<std::string> kernel_modules_;
     std::vector<std::string> devices_;
     std::vector<StagedFile> files_;
+    struct Program {
+        std::filesystem::path host_path;
+        std::string guest_path;
+    };
+    std::vector<Program> programs_;
+    std::size_t output_cap_ = 64u << 20;
+    int signal_fd_ = -1;
+    std::chrono::milliseconds signal_grace_ = 2s;
     std::vector<std::string> modules_load_;
     std::string cmdline_;
     std::string accel_;
@@ -185,9 +269,17 @@ public:
     const Kernel& kernel() const;
     const std::string& release() const;
 
-    // `sh -c command` in the folder of the staged modules.
-    CommandResult run(std::string_view command);
-    CommandResult run(std::string_view command, std::chrono::milliseconds timeout);
+    // `sh -c command_line`, or an argument vector, in the folder of the
+    // staged modules, with stdin at /dev/null; stdout and stderr are
+    // collected, up to GuestOptions::output_cap.
+    CommandResult run(std::string_view command_line);
+    CommandResult run(std::string_view command_line, std::chrono::milliseconds timeout);
+    CommandResult run(const Command& command);
+    CommandResult run(const Command& command, std::chrono::milliseconds timeout);
+    // The same, streamed: output reaches the sinks as the command writes
+    // it, stdin comes from streams.in. Flow control keeps what either side
+    // holds bounded whatever the volume.
+    CommandResult run(const Command& command, Streams& streams, std::chrono::milliseconds timeout);
 
     // `command` (default: an interactive shell) on a terminal in the guest,
     // wired to this process's stdin and stdout; its exit status. The host
@@ -215,6 +307,10 @@ public:
 
     // The kernel log, as dmesg prints it.
     std::string dmesg();
+    // A point in the kernel log: dmesg_since() gives what came after it,
+    // so a test reads only its own lines.
+    std::uint64_t log_mark();
+    std::string dmesg_since(std::uint64_t mark);
     // What the kernel reported since the last health check.
     HealthReport health();
     // Throws GuestUnhealthy with the report, and reboots the guest before
