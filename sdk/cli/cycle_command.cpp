@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "commands.hpp"
+#include "forwarded_signals.hpp"
 #include "guest_flags.hpp"
+#include "kernel_health.hpp"
+#include "progress.hpp"
 
 #include "kmsdk/modinfo.hpp"
 
@@ -14,6 +17,7 @@ namespace {
 
 struct CycleArgs {
     GuestFlags guest;
+    KernelHealthPolicy health;
     std::string ko;
     std::string params;
     unsigned cycles = 100;
@@ -36,27 +40,34 @@ int cycle(CycleArgs args)
     auto name = ModuleInfo::read(args.ko).name();
     args.guest.modules.push_back(args.ko);
     auto guest = boot_guest(args.guest);
+    const auto& signals = ForwardedSignals::install();
 
+    // A failed insmod or rmmod is often the kernel's doing: its report
+    // comes with the failure, and decides the status.
+    auto failed = [&](Progress& progress, unsigned i, const char* step, const ModuleResult& r) {
+        progress.end_line();
+        fmt::print(stderr, "kmsdk: cycle {}: {}: {}\n", i, step, r.message);
+        return args.health.verdict(guest.health(), exit_failure);
+    };
     std::vector<double> wall, in_guest;
-    for (unsigned i = 1; i <= args.cycles; ++i) {
-        auto started = std::chrono::steady_clock::now();
-        auto loaded = guest.insmod(name, args.params);
-        if (!loaded.ok()) {
-            fmt::print(stderr, "kmsdk: cycle {}: insmod: {}\n", i, loaded.message);
-            return exit_failure;
+    {
+        Progress progress{"cycles", args.cycles, args.guest.quiet};
+        for (unsigned i = 1; i <= args.cycles; ++i) {
+            // insmod and rmmod are not commands the library could deliver
+            // a signal to: stop between them.
+            signals.stop_if_received(fmt::format("after {} of {} cycles", i - 1, args.cycles));
+            auto started = std::chrono::steady_clock::now();
+            auto loaded = guest.insmod(name, args.params);
+            if (!loaded.ok())
+                return failed(progress, i, "insmod", loaded);
+            auto removed = guest.rmmod(name);
+            if (!removed.ok())
+                return failed(progress, i, "rmmod", removed);
+            wall.push_back(to_ms(std::chrono::steady_clock::now() - started));
+            in_guest.push_back(to_ms(loaded.elapsed + removed.elapsed));
+            progress.update(i);
         }
-        auto removed = guest.rmmod(name);
-        if (!removed.ok()) {
-            fmt::print(stderr, "kmsdk: cycle {}: rmmod: {}\n", i, removed.message);
-            return exit_failure;
-        }
-        wall.push_back(to_ms(std::chrono::steady_clock::now() - started));
-        in_guest.push_back(to_ms(loaded.elapsed + removed.elapsed));
-        if (!args.guest.quiet && (i % 20 == 0 || i == args.cycles))
-            fmt::print(stderr, "\rkmsdk: {}/{} cycles", i, args.cycles);
     }
-    if (!args.guest.quiet)
-        fmt::print(stderr, "\n");
 
     auto health = guest.health();
     fmt::print("{} insmod+rmmod cycles of {} on {}:\n", args.cycles, name, guest.release());
@@ -64,29 +75,31 @@ int cycle(CycleArgs args)
                percentile_ms(wall, 0.5), percentile_ms(wall, 0.95));
     fmt::print("  inside the guest:         median {:.2f} ms, p95 {:.2f} ms\n",
                percentile_ms(in_guest, 0.5), percentile_ms(in_guest, 0.95));
-    if (!health.healthy()) {
-        fmt::print(stderr, "kmsdk: the kernel reported problems:\n{}", health.describe());
-        return exit_failure;
-    }
+    std::fflush(stdout);
+    int status = args.health.verdict(health, exit_ok);
+    signals.stop_if_received("after the last cycle");
     guest.shutdown();
-    return exit_ok;
+    return status;
 }
 
 }  // namespace
 
-Command add_cycle_command(CLI::App& app)
+Subcommand add_cycle_command(CLI::App& app)
 {
     auto args = std::make_shared<CycleArgs>();
     auto* command = app.add_subcommand(
         "cycle", "Load and unload a module N times in a guest and report the latency per cycle; "
-                 "fails on any error, Oops or WARN");
+                 "fails on any error, and with status 250 on an Oops, a WARNING or a new taint");
     command->add_option("module", args->ko, "The .ko to cycle")->required()->check(CLI::ExistingFile);
     command->add_option("-n,--cycles", args->cycles, "How many cycles")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1000000u));
     command->add_option("-p,--params", args->params, "Module parameters for each insmod");
     args->guest.add_to(*command);
-    return {command, [args] { return cycle(*args); }};
+    args->health.add_to(*command);
+    command->footer("Example: kmsdk cycle build/modules/6.12.117+deb12-amd64/kms_hello.ko -n 1000 "
+                    "-p whom=cycle");
+    return {command, [args](const std::vector<std::string>&) { return cycle(*args); }};
 }
 
 }  // namespace kmsdk::cli

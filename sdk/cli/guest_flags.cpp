@@ -1,12 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "guest_flags.hpp"
 
+#include "forwarded_signals.hpp"
+
 #include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>
 
 namespace kmsdk::cli {
+namespace {
+
+struct ProgramFlag {
+    std::filesystem::path host_path;
+    std::string guest_path;  // "": the library's default, /usr/bin/<name>
+};
+
+// HOST_PATH[:GUEST_PATH]. A guest path is absolute, so the last ":/"
+// splits them, unless the whole value names a host file.
+ProgramFlag parse_program_flag(const std::string& value)
+{
+    auto split = value.rfind(":/");
+    if (split == std::string::npos || split == 0 || std::filesystem::is_regular_file(value))
+        return {value, ""};
+    return {value.substr(0, split), value.substr(split + 1)};
+}
+
+std::string check_program_flag(const std::string& value)
+{
+    auto program = parse_program_flag(value);
+    if (!std::filesystem::is_regular_file(program.host_path))
+        return fmt::format("no such host file: {}", program.host_path.string());
+    return "";
+}
+
+}  // namespace
 
 void GuestFlags::add_to(CLI::App& command)
 {
@@ -24,17 +52,24 @@ void GuestFlags::add_to(CLI::App& command)
         ->check(CLI::ExistingFile);
     command.add_option("--modules-load", modules_load,
                        "List this module in /etc/modules-load.d: the boot pass loads it (repeatable)");
-    command.add_option("--memory", memory_mb, "Guest memory in MiB")->capture_default_str();
+    command.add_option("--program", programs,
+                       "Copy a static program of the host's into the guest, at GUEST_PATH "
+                       "(default: /usr/bin/<its name>, on the PATH) (repeatable)")
+        ->type_name("HOST_PATH[:GUEST_PATH]")
+        ->check(CLI::Validator{check_program_flag, "", "an existing host file"});
+    command.add_option("--memory", memory_mb, "Guest memory in MiB")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1u << 20));
     command.add_option("--append", append, "Add to the guest kernel's command line");
     command.add_flag("--cold", cold,
                      "Boot the kernel from scratch rather than restore a saved snapshot, and "
                      "save none (as KMSDK_COLD=1 does); see 'kmsdk snapshots'");
     command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
 
-    // One value per use of a repeatable option, so that words after it stay
-    // the command's: `-m a.ko insmod a.ko` must not swallow "insmod".
+    // One value per use of a repeatable option, so that a positional after
+    // it stays one: `cycle -m dep.ko x.ko` must not take x.ko for -m.
     for (const char* repeatable : {"--device", "--module", "--kernel-module", "--modprobe-conf",
-                                   "--modules-load"})
+                                   "--modules-load", "--program"})
         command.get_option(repeatable)
             ->expected(1)
             ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
@@ -60,6 +95,10 @@ GuestOptions GuestFlags::options() const
     }
     for (const auto& name : modules_load)
         options.modules_load(name);
+    for (const auto& value : programs) {
+        auto program = parse_program_flag(value);
+        options.program(program.host_path, program.guest_path);
+    }
     return options;
 }
 
@@ -71,7 +110,9 @@ Guest boot_guest(const GuestFlags& flags)
         fmt::print(stderr, "kmsdk: starting a guest on {}...\n",
                    flags.kernel.empty() ? "the newest cached kernel" : flags.kernel);
     auto started = std::chrono::steady_clock::now();
-    Guest guest{flags.options()};
+    auto options = flags.options();
+    options.signals(ForwardedSignals::install().watch_fd());
+    Guest guest{std::move(options)};
     if (flags.quiet)
         return guest;
 

@@ -18,6 +18,7 @@ struct GuestFlags {
     std::vector<std::string> kernel_modules;
     std::vector<std::string> modprobe_confs;
     std::vector<std::string> modules_load;
+    std::vector<std::string> programs;  // HOST_PATH[:GUEST_PATH]
     std::string append;
     unsigned memory_mb = 256;
     bool cold = false;
@@ -28,7 +29,8 @@ struct GuestFlags {
 };
 
 // Boots (or restores) the guest the flags describe, saying on stderr which
-// it did and how long it took, unless quiet.
+// it did and how long it took, unless quiet. SIGINT, SIGTERM and SIGHUP go
+// to its commands from now on (forwarded_signals.hpp).
 Guest boot_guest(const GuestFlags& flags);
 
 }  // namespace kmsdk::cli

@@ -2,6 +2,7 @@
 // `kmsdk kernels` runs scripts/kernels.sh, the same code scripts/setup.sh
 // fetches kernels with.
 #include "commands.hpp"
+#include "executable_dir.hpp"
 
 #include <fmt/format.h>
 
@@ -21,11 +22,11 @@ std::filesystem::path kernels_script()
     if (const char* chosen = std::getenv("KMSDK_KERNELS_SCRIPT"); chosen && *chosen)
         return chosen;
     // Installed: <prefix>/bin/kmsdk and <prefix>/share/kmsdk/kernels.sh.
-    std::error_code error;
-    auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-    auto installed = exe.parent_path().parent_path() / "share/kmsdk/kernels.sh";
-    if (!error && std::filesystem::exists(installed))
-        return installed;
+    if (auto bin = executable_dir(); !bin.empty()) {
+        auto installed = bin.parent_path() / "share/kmsdk/kernels.sh";
+        if (std::filesystem::exists(installed))
+            return installed;
+    }
     return KMSDK_SOURCE_KERNELS_SCRIPT;
 }
 
@@ -57,7 +58,7 @@ int run_script(const std::vector<std::string>& words)
 
 }  // namespace
 
-Command add_kernels_command(CLI::App& app)
+Subcommand add_kernels_command(CLI::App& app)
 {
     auto series = std::make_shared<std::vector<std::string>>();
     auto* command = app.add_subcommand("kernels", "List the cached kernels, or fetch more");
@@ -68,7 +69,7 @@ Command add_kernels_command(CLI::App& app)
     fetch->add_option("series", *series,
                       "Series (6.1, 6.12: the newest release with headers and image) or "
                       "releases; default: 6.1 6.12");
-    return {command, [fetch, list, series] {
+    return {command, [fetch, list, series](const std::vector<std::string>&) {
                 (void)list;
                 if (fetch->parsed()) {
                     std::vector<std::string> words = {"fetch"};

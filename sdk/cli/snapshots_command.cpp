@@ -133,7 +133,7 @@ int clear()
 
 }  // namespace
 
-Command add_snapshots_command(CLI::App& app)
+Subcommand add_snapshots_command(CLI::App& app)
 {
     auto* command = app.add_subcommand(
         "snapshots", "List the saved guests that runs restore instead of booting, or remove them");
@@ -149,7 +149,7 @@ Command add_snapshots_command(CLI::App& app)
                     "line) restore it. They live in <kernel cache folder>/snapshots, or in "
                     "$KMSDK_SNAPSHOT_DIR/<release> when it is set. --cold or KMSDK_COLD=1 boots "
                     "without one.");
-    return {command, [list_command, clear_command] {
+    return {command, [list_command, clear_command](const std::vector<std::string>&) {
                 (void)list_command;
                 if (clear_command->parsed())
                     return clear();

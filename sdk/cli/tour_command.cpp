@@ -2,22 +2,49 @@
 // `kmsdk tour`: the main job's walk through the sample modules in a real
 // guest, printing each command and what it printed.
 #include "commands.hpp"
+#include "executable_dir.hpp"
+#include "forwarded_signals.hpp"
 #include "guest_flags.hpp"
+#include "kernel_health.hpp"
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <memory>
+#include <optional>
 
 namespace kmsdk::cli {
 namespace {
 
 struct TourArgs {
     GuestFlags guest;
+    KernelHealthPolicy health;
     std::string modules_dir = "build/modules";
 };
 
+// kms-edu-ctl, kms_edu's user-space tool, built beside kmsdk (build/bin)
+// or installed in libexec; $KMSDK_EDU_CTL chooses another.
+std::optional<std::filesystem::path> find_edu_ctl()
+{
+    if (const char* chosen = std::getenv("KMSDK_EDU_CTL"); chosen && *chosen) {
+        if (!std::filesystem::is_regular_file(chosen))
+            throw std::runtime_error(fmt::format("KMSDK_EDU_CTL is {}, which is not a file",
+                                                 chosen));
+        return chosen;
+    }
+    std::vector<std::filesystem::path> candidates;
+    if (auto bin = executable_dir(); !bin.empty())
+        candidates.push_back(bin / "kms-edu-ctl");
+    candidates.push_back(std::filesystem::path{KMSDK_INSTALLED_LIBEXEC_DIR} / "kms-edu-ctl");
+    for (const auto& candidate : candidates)
+        if (std::filesystem::is_regular_file(candidate))
+            return candidate;
+    return std::nullopt;
+}
+
 const char* const tour_modules[] = {"kms_hello", "kms_core", "kms_consumer", "kms_checksum",
                                     "kms_edu"};
+constexpr const char* edu_ctl_guest_path = "/usr/bin/kms-edu-ctl";
 
 void show(Guest& guest, const std::string& command)
 {
@@ -27,6 +54,8 @@ void show(Guest& guest, const std::string& command)
     fmt::print("{}{}", result.out, result.err);
     if (!result.ok())
         fmt::print("(exit status {})\n", result.status);
+    // The signal went to that command; the tour must not go on to the next.
+    ForwardedSignals::install().stop_if_received(fmt::format("during `{}`", command));
 }
 
 void say(std::string_view text)
@@ -49,6 +78,9 @@ int tour(TourArgs args)
     // QEMU's edu device, for kms_edu to drive in the last chapter. The boot
     // pass loads kms_edu for it, so lsmod shows it from the start.
     args.guest.devices.push_back("edu");
+    auto edu_ctl = find_edu_ctl();
+    if (edu_ctl)
+        args.guest.programs.push_back(edu_ctl->string() + ":" + edu_ctl_guest_path);
     auto guest = boot_guest(args.guest);
     auto started = std::chrono::steady_clock::now();
 
@@ -87,12 +119,17 @@ int tour(TourArgs args)
     show(guest, "ls -l /sys/bus/pci/drivers/kms_edu/ | grep 0000:");
     show(guest, "cd /sys/bus/pci/drivers/kms_edu/0*/ && grep . id irq_mode && ls misc");
     show(guest, "ls -l /dev/kms_edu");
-    say("kms-edu-ctl drives /dev/kms_edu: a factorial the device computes and signals with an "
-        "interrupt, a liveness check, DMA through the device's buffer.");
-    show(guest, "kms-edu-ctl factorial 10");
-    show(guest, "kms-edu-ctl liveness 0x12345678");
-    show(guest, "kms-edu-ctl dma-roundtrip");
-    show(guest, "kms-edu-ctl info");
+    if (edu_ctl) {
+        say("kms-edu-ctl drives /dev/kms_edu: a factorial the device computes and signals with "
+            "an interrupt, a liveness check, DMA through the device's buffer.");
+        show(guest, "kms-edu-ctl factorial 10");
+        show(guest, "kms-edu-ctl liveness 0x12345678");
+        show(guest, "kms-edu-ctl dma-roundtrip");
+        show(guest, "kms-edu-ctl info");
+    } else {
+        say("kms-edu-ctl, the tool that drives /dev/kms_edu, is not built: 'cmake --build build "
+            "--target kms-edu-ctl' builds it beside kmsdk, or set KMSDK_EDU_CTL to its path.");
+    }
 
     auto health = guest.health();
     fmt::print("\n# The tour took {:.2f} s on kernel {}. ",
@@ -102,14 +139,16 @@ int tour(TourArgs args)
         fmt::print("The kernel is healthy; taint flags {} (out-of-tree, unsigned modules).\n",
                    health.taints);
     else
-        fmt::print("The kernel is not healthy:\n{}", health.describe());
+        fmt::print("The kernel reported problems.\n");
+    std::fflush(stdout);
+    int status = args.health.verdict(health, exit_ok);
     guest.shutdown();
-    return health.healthy() ? exit_ok : exit_failure;
+    return status;
 }
 
 }  // namespace
 
-Command add_tour_command(CLI::App& app)
+Subcommand add_tour_command(CLI::App& app)
 {
     auto args = std::make_shared<TourArgs>();
     auto* command = app.add_subcommand(
@@ -119,7 +158,8 @@ Command add_tour_command(CLI::App& app)
                         "Where the built modules are, one folder per kernel release")
         ->capture_default_str();
     args->guest.add_to(*command);
-    return {command, [args] { return tour(*args); }};
+    args->health.add_to(*command);
+    return {command, [args](const std::vector<std::string>&) { return tour(*args); }};
 }
 
 }  // namespace kmsdk::cli
