@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// The naive QEMU recipe kmsdk is measured against (DESIGN.md, first row of
-// the guest recipe table): the default `pc` machine with SeaBIOS, the
-// distribution's compressed bzImage, a gzip initramfs holding static
-// busybox and an /init shell script that does the work and then
+// The naive QEMU recipe kmsdk is measured against (docs/DESIGN.md, "The
+// guest recipe", first row of its table): the default `pc` machine with
+// SeaBIOS, the distribution's compressed bzImage, a gzip initramfs holding
+// static busybox and an /init shell script that does the work and then
 // `poweroff -f`. No network, no agent: one boot per piece of work.
 #pragma once
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #pragma once
 
-#include "agent/fd.hpp"
+#include "unique_fd.hpp"
 
 #include <sys/types.h>
 
@@ -31,7 +31,7 @@ public:
 
 private:
     std::string path_;
-    kmsdk::detail::UniqueFd fd_;
+    UniqueFd fd_;
 };
 
 }  // namespace kms_edu_ctl

@@ -6,8 +6,7 @@
 // So `info` finds the right PCI device even when there are several.
 #include "commands.hpp"
 #include "failure.hpp"
-
-#include "agent/fd.hpp"
+#include "unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -42,7 +41,7 @@ std::string pci_folder_of(const std::string& device)
 // An attribute's value without its newline.
 std::string read_attribute(const std::string& path)
 {
-    kmsdk::detail::UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
     if (!fd)
         throw syscall_failure("open " + path);
     std::string text;
