@@ -8,6 +8,8 @@
 #   make bench      set up, build with CMake, run the benchmarks (bench/README.md);
 #                   STRESS=1 adds 200 consecutive boots with the other core busy,
 #                   BENCH_ARGS passes options (e.g. BENCH_ARGS='-k 6.1 --runs 5')
+#   make fuzz       build the wire protocol's fuzzer with clang into build-fuzz/
+#                   and run it for FUZZ_RUNS inputs (at most FUZZ_SECONDS)
 #
 # KDIR picks the kernel for plain Kbuild: the running kernel's headers when
 # installed, else the newest kernel in the kmsdk cache.
@@ -17,7 +19,7 @@ KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 BUILD_DIR := build
 MAKEFLAGS += --no-print-directory
 
-.PHONY: modules clean run test bench setup configure build kernels
+.PHONY: modules clean run test bench fuzz setup configure build kernels
 
 modules:
 ifeq ($(strip $(KDIR)),)
@@ -57,6 +59,14 @@ bench: build
 ifneq ($(filter-out 0,$(STRESS)),)
 	@$(BUILD_DIR)/bin/kmsdk_bench stress --boots $(STRESS_BOOTS)
 endif
+
+# No kernels needed: the fuzz preset builds the protocol alone.
+FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?= 600
+fuzz:
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz
+	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build-fuzz
 
 kernels:
 	@scripts/kernels.sh list
