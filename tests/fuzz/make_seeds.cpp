@@ -10,6 +10,7 @@
 // its message (the message's index in Message).
 #include "kmsdk/proto/frame.hpp"
 #include "kmsdk/proto/messages.hpp"
+#include "protocol_samples.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -28,48 +29,6 @@ using namespace std::string_literals;
 
 namespace {
 
-auto messages()
-{
-    return std::tuple{
-        Hello{.protocol_version = protocol_version,
-              .release = "6.12.9-amd64",
-              .agent_build = "seed",
-              .uptime_ns = 1500000000},
-        Ping{},
-        Run{.argv = {"/bin/sh", "-c", "echo hi"},
-            .cwd = "/tmp",
-            .input = true,
-            .rows = 24,
-            .cols = 80},
-        Input{.data = "hello\n", .end = true},
-        Output{.stream = Stream::err, .data = "warning\n"},
-        Window{.bytes = max_chunk},
-        Signal{.number = 15},
-        Exited{.status = 137, .elapsed_ns = 42000000},
-        PutFile{.path = "/etc/modprobe.d/kms.conf",
-                .mode = 0600,
-                .data = "options kms_hello x=1\n"},
-        GetFile{.path = "/proc/modules"},
-        FileData{.data = "kms_hello 16384 0 - Live 0x0\n"},
-        Insmod{.path = "/modules/kms_hello.ko", .params = "greeting=hi"},
-        Rmmod{.name = "kms_hello", .force = true},
-        ModuleResult{.error = 17, .message = "File exists", .elapsed_ns = 900000},
-        BootPass{},
-        BootPassResult{.status = 1, .log = "depmod\n", .errors = "modprobe: FATAL\n"},
-        ReadKernelLog{.first = 800},
-        KernelLog{.next = 802, .taint = 0x3000, .records = "6,800,25101200,-;kms_hello: loaded\n"},
-        Shutdown{},
-        Resume{.seed = "\x01\x02\x03\x04\x00\xff"s, .realtime_ns = 1735689600000000000},
-        Resumed{.log = "0000:00:03.0 BAR0\n"},
-        Ok{},
-        Error{.error = 2, .message = "no such file"},
-    };
-}
-
-template <class... M>
-std::variant<M...> variant_of(std::tuple<M...>);
-static_assert(std::is_same_v<decltype(variant_of(messages())), Message>,
-              "messages() must hold one of every message");
 
 const std::string piece_sizes = "\x07\x17\x01\x3f\x1e\x00\x0c\x2d"s;
 
@@ -106,7 +65,7 @@ int main(int argc, char** argv)
                 };
                 (one(message), ...);
             },
-            messages());
+            samples::all());
         write(dir / "all.stream", stream + piece_sizes);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
