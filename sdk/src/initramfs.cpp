@@ -220,20 +220,21 @@ std::string build_archive(const Ingredients& parts, const fs::path& busybox)
 }
 
 // Older archives of this release, and temporary files their builders left
-// behind when they died.
+// behind when they died. An older archive may still be another build's
+// (two kmsdk builds on one cache), whose guests boot it again after a
+// crash: it goes only once it has not been written for a day.
 void remove_stale(const fs::path& folder, const fs::path& current)
 {
     std::error_code error;
     auto now = fs::file_time_type::clock::now();
     for (const auto& entry : fs::directory_iterator{folder, error}) {
         auto name = entry.path().filename().string();
+        auto age = now - entry.last_write_time(error);
+        if (error)
+            continue;
         bool old_archive = name.starts_with("base-") && name.ends_with(".cpio") &&
-                           entry.path() != current;
-        bool abandoned = false;
-        if (name.starts_with(".base-")) {
-            auto written = entry.last_write_time(error);
-            abandoned = !error && now - written > abandoned_after;
-        }
+                           entry.path() != current && age > std::chrono::hours(24);
+        bool abandoned = name.starts_with(".base-") && age > abandoned_after;
         if (old_archive || abandoned)
             fs::remove(entry.path(), error);  // another process may have won
     }

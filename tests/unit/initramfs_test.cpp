@@ -209,14 +209,20 @@ TEST_CASE("the base initramfs is cached by what goes into it", "[initramfs]")
         CHECK(fs::last_write_time(again) == written);
         CHECK(inode_of(again) == inode);
     }
-    SECTION("another agent gives another file, and the stale one goes")
+    SECTION("another agent gives another file; the older one stays a day for its own guests")
     {
         std::ofstream{agent} << "second agent\n";
         auto second = kmsdk::base_initramfs({.kernel = kernel, .agent = agent}, cache);
         CHECK(second != first);
         CHECK(fs::exists(second));
-        CHECK_FALSE(fs::exists(first));
+        CHECK(fs::exists(first));
         CHECK(read_cpio(file_bytes(second)).entries["init"].data == "second agent\n");
+
+        fs::last_write_time(first, fs::file_time_type::clock::now() - std::chrono::hours(25));
+        std::ofstream{agent} << "third agent\n";
+        kmsdk::base_initramfs({.kernel = kernel, .agent = agent}, cache);
+        CHECK_FALSE(fs::exists(first));
+        CHECK(fs::exists(second));
     }
     SECTION("nothing is left behind but the archive")
     {
