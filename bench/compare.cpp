@@ -2,6 +2,7 @@
 #include "compare.hpp"
 
 #include "measure.hpp"
+#include "measure_part.hpp"
 #include "naive.hpp"
 #include "process.hpp"
 #include "recovery.hpp"
@@ -295,20 +296,6 @@ void add_recovery_figures(KernelReport& report, const RecoverySamples& samples, 
         fmt::format("    of which staging one module after {} (BootStats::staging)",
                     cold ? "boot" : "restore"))
         .samples = samples.staging_ms;
-}
-
-// Runs one part of the measurements; its failure is recorded and the
-// next part still runs (unless the bench was interrupted).
-template <typename Part>
-void measure_part(KernelReport& report, std::string_view what, Part&& part)
-{
-    if (interrupted())
-        return;
-    try {
-        part();
-    } catch (const std::exception& error) {
-        report.errors.push_back(fmt::format("{}: {}", what, error.what()));
-    }
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 //   kmsdk_bench                       every figure, every kernel, the guest suites warm and cold
 //   kmsdk_bench -k 6.1 --runs 5       fewer boots, one kernel
 //   kmsdk_bench stress --boots 200    consecutive cold boots with the other core busy
+//   kmsdk_bench streaming -k 6.1      the streamed Guest::run: throughput, latency, signals
 #include "compare.hpp"
 #include "environment.hpp"
 #include "process.hpp"
+#include "streaming.hpp"
 #include "stress.hpp"
 #include "suite.hpp"
 
@@ -42,6 +44,10 @@ struct Args {
     unsigned boots = 200;
     int busy_cpu = -1;
     double slow_ms = 5000;
+    unsigned stream_mib = 256;
+    unsigned head_mib = 32;
+    unsigned big_mib = 1024;
+    unsigned round_trips = 20;
 };
 
 // The kernels asked for, or every cached kernel kms_hello is built for.
@@ -164,6 +170,35 @@ int stress(const Args& args)
     return report.failed + report.other_errors == 0 && report.completed == report.boots ? 0 : 1;
 }
 
+int streaming(const Args& args)
+{
+    auto environment = describe_environment(args.accel);
+    environment.runs = args.runs;
+    print_environment(environment);
+    std::fflush(stdout);
+    StreamingConfig config;
+    config.kmsdk_cli = args.kmsdk_cli;
+    config.runs = args.runs;
+    config.stream_bytes = std::size_t{args.stream_mib} << 20;
+    config.head_bytes = std::size_t{args.head_mib} << 20;
+    config.big_bytes = std::size_t{args.big_mib} << 20;
+    config.round_trips = args.round_trips;
+    std::vector<KernelReport> reports;
+    bool errors = false;
+    for (const auto& kernel : chosen_kernels(args)) {
+        reports.push_back(streaming_on(kernel, config));
+        print_kernel_report(reports.back());
+        std::fflush(stdout);
+        errors = errors || !reports.back().errors.empty();
+        check_interrupted();
+    }
+    environment.load_after = load_average();
+    fmt::print("\nload average at end: {}\n", environment.load_after);
+    if (!args.json.empty())
+        write_json(args.json, to_json(environment, reports, {}, nullptr));
+    return errors ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -215,6 +250,32 @@ int main(int argc, char** argv)
                                "time went")
         ->capture_default_str();
 
+    auto* streaming_command = app.add_subcommand(
+        "streaming", "The streamed Guest::run in one guest per kernel: throughput each way "
+                     "against Guest::read/write of 1 MiB and the guest's own ceiling, a line's "
+                     "latency, the agent's memory during a large output, and what a SIGTERM costs "
+                     "through the library and through `kmsdk run`. --runs rounds (each streams "
+                     "--mib four times)");
+    streaming_command->fallthrough();
+    streaming_command->add_option("--mib", args.stream_mib,
+                                  "MiB streamed each way through dd, each round")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 4096u));
+    streaming_command->add_option("--head-mib", args.head_mib,
+                                  "MiB streamed out through busybox head -c, each round (a byte "
+                                  "at a time in the guest: slower)")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 4096u));
+    streaming_command->add_option("--big-mib", args.big_mib,
+                                  "MiB streamed out once, with the agent's memory read around it "
+                                  "(0: skip)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 16384u));
+    streaming_command->add_option("--round-trips", args.round_trips,
+                                  "Lines sent through a streamed `cat`, each round")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 10000u));
+
     CLI11_PARSE(app, argc, argv);
 
     install_interrupt_handlers();
@@ -223,7 +284,12 @@ int main(int argc, char** argv)
         become_subreaper();
         // Both recipes on the same accelerator; `kmsdk run` reads it from here.
         ::setenv("KMSDK_ACCEL", args.accel.c_str(), 1);
-        status = stress_command->parsed() ? stress(args) : measure(args);
+        if (stress_command->parsed())
+            status = stress(args);
+        else if (streaming_command->parsed())
+            status = streaming(args);
+        else
+            status = measure(args);
     } catch (const std::exception& error) {
         fmt::print(stderr, "kmsdk_bench: {}\n", error.what());
         status = 1;

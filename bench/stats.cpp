@@ -142,9 +142,10 @@ std::optional<double> Figure::ratio() const
     if (samples.empty() || naive.empty())
         return std::nullopt;
     double mine = summarize(samples).median;
-    if (mine <= 0)
-        return std::nullopt;
-    return summarize(naive).median / mine;
+    double theirs = summarize(naive).median;
+    if (lower_is_better(unit))
+        return mine > 0 ? std::optional{theirs / mine} : std::nullopt;
+    return theirs > 0 ? std::optional{mine / theirs} : std::nullopt;
 }
 
 std::optional<bool> Figure::met() const
@@ -190,9 +191,10 @@ void print_environment(const Environment& e)
 
 void print_kernel_report(const KernelReport& report)
 {
-    fmt::print("\n## {}\n\n", report.release);
-    std::vector<std::vector<std::string>> rows = {
-        {"figure", "n", "median", "p10 – p90", "naive recipe, median", "naive/kmsdk", "target"}};
+    fmt::print("\n## {}\n\n", report.title.empty() ? report.release : report.title);
+    std::vector<std::vector<std::string>> rows = {{"figure", "n", "median", "p10 – p90",
+                                                   report.baseline_heading, report.ratio_heading,
+                                                   "target"}};
     for (const auto& figure : report.figures) {
         if (figure.samples.empty())
             continue;

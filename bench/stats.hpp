@@ -37,7 +37,9 @@ struct Figure {
     // The ratio naive/kmsdk must reach at least this (the headline).
     std::optional<double> target_ratio;
 
-    // naive median / kmsdk median, when both exist.
+    // How many times better kmsdk's median is than the baseline's, when
+    // both exist: naive / kmsdk for times and sizes, kmsdk / naive for
+    // throughput (so above 1 always means kmsdk is ahead).
     std::optional<double> ratio() const;
     // nullopt when there is no target.
     std::optional<bool> met() const;
@@ -52,6 +54,11 @@ struct Ratio {
 
 struct KernelReport {
     std::string release;
+    // How the table is headed: a part whose baseline is not the naive
+    // recipe (streaming: the library's older calls) says so.
+    std::string title;                           // empty: the release
+    std::string baseline_heading = "naive recipe, median";
+    std::string ratio_heading = "naive/kmsdk";
     std::vector<Figure> figures;
     std::vector<Ratio> cold_over_warm;
     std::vector<std::string> notes;   // counts, failures of the naive recipe
