@@ -60,10 +60,10 @@ ifneq ($(filter-out 0,$(STRESS)),)
 	@$(BUILD_DIR)/bin/kmsdk_bench stress --boots $(STRESS_BOOTS)
 endif
 
-# No kernels needed: the fuzz preset builds the protocol alone.
+# The fuzz preset builds the protocol alone; setup brings clang and libFuzzer.
 FUZZ_RUNS ?= 1000000
 FUZZ_SECONDS ?= 600
-fuzz:
+fuzz: setup
 	@cmake --preset fuzz >/dev/null
 	@cmake --build --preset fuzz
 	@FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh build-fuzz

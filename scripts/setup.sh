@@ -29,6 +29,8 @@ readonly packages=(
 	qemu-system-x86 busybox-static cpio
 	# editor support for module code
 	clangd
+	# the protocol decoder's fuzzer (make fuzz): clang's libFuzzer and sanitizers
+	clang libclang-rt-14-dev
 )
 
 missing_packages() {
