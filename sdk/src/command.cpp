@@ -39,6 +39,9 @@ Command Command::from_words(std::vector<std::string> words)
 
 std::string Command::describe() const
 {
+    // A shell line reads best as the user wrote it.
+    if (argv.size() == 3 && argv[0] == "/bin/sh" && argv[1] == "-c")
+        return argv[2];
     std::string text;
     for (const auto& word : argv) {
         if (!text.empty())

@@ -10,13 +10,15 @@
 // bound, unloaded and loaded again, also while a file is open, without an
 // Oops or a WARN.
 //
-// The tests use kms-edu-ctl, which the runtime stages into every guest
-// with an edu device, and where a tool bug could hide a driver bug they
-// check the driver through something else too: bytes the test chose, read
-// back by another command or by dd, and the kernel's own sysfs files.
+// The tests use kms-edu-ctl, the one this build made, which the suite
+// stages into its guest as /usr/bin/kms-edu-ctl (GuestOptions::program),
+// and where a tool bug could hide a driver bug they check the driver
+// through something else too: bytes the test chose, read back by another
+// command or by dd, and the kernel's own sysfs files.
 //
-// The guest boots once and is shared by the test cases, which run in this
-// file's order: each leaves kms_edu loaded with its defaults and bound.
+// The guest boots once and is shared by the test cases: each starts from
+// kms_edu loaded with its defaults and bound, as the boot leaves it, and
+// leaves it so.
 #include "guest_suite.hpp"
 
 #include "kms_edu.h"
@@ -48,7 +50,9 @@ const std::string device_node = "/dev/kms_edu";
 
 Guest& guest()
 {
-    return suite_guest([] { return with_built_modules({"kms_edu"}).device("edu"); });
+    return suite_guest([] {
+        return with_built_modules({"kms_edu"}).device("edu").program(KMSDK_EDU_CTL_PATH);
+    });
 }
 
 std::vector<std::string> lines_of(const std::string& text)
@@ -266,7 +270,8 @@ std::string field(const std::string& out, const std::string& key)
 TEST_CASE("the agent's coldplug loads kms_edu by its modalias at boot, and it binds the edu device",
           "[edu]")
 {
-    // First: nothing in this suite has loaded anything yet.
+    // What the boot did: the cases after it reload kms_edu, but each
+    // leaves it loaded and bound as the boot did.
     auto& g = guest();
     auto bdf = edu_bdf(g);
     CHECK(is_loaded(g, "kms_edu"));
@@ -317,9 +322,13 @@ TEST_CASE("the bound device shows its id, irq mode and counters in sysfs, a /dev
     CHECK(msi.status == 0);
     CHECK_FALSE(trimmed(msi.out).empty());
 
-    auto log = g.dmesg();
+    // Loaded again, it binds the device again and logs one probe line.
+    RestoreAtEnd restore{g};
+    REQUIRE(g.rmmod("kms_edu").ok());
+    auto log = kernel_log_during(g, [&] { REQUIRE(g.insmod("kms_edu").ok()); });
     INFO(log);
     CHECK(count_matches(log, probe_line(g, "msi")) == 1);
+    CHECK(bound(g));
 
     // The tool is staged and reads the same.
     auto info = g.run("kms-edu-ctl info");

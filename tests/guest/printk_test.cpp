@@ -127,6 +127,7 @@ TEST_CASE("only messages below the console log level reach the serial console", 
     SECTION("at 1, the minimum, only level 0 does")
     {
         set_printk_levels(g, "1 4 1 7");
+        auto mark = g.log_mark();
         emit(g, "console1");
         auto console = console_up_to_marker(g, "kmsdk-marker-console1");
         CHECK(has(console, "kms_printk: console1: level 0 (KERN_EMERG)"));
@@ -134,7 +135,7 @@ TEST_CASE("only messages below the console log level reach the serial console", 
             CHECK_FALSE(has(console, fmt::format("console1: level {}", level)));
         CHECK_FALSE(has(console, "console1: no level"));
         // The log buffer has every one of them all the same.
-        auto log = g.dmesg();
+        auto log = g.dmesg_since(mark);
         for (int level = 0; level <= 6; ++level)
             CHECK(has(log, fmt::format("kms_printk: console1: level {}", level)));
         CHECK(has(log, "kms_printk: console1: no level (KERN_DEFAULT)"));
@@ -187,6 +188,7 @@ TEST_CASE("dmesg -c prints the log and clears it, for dmesg but not for /dev/kms
 {
     auto& g = guest();
     REQUIRE(g.run("insmod kms_printk.ko").status == 0);
+    auto mark = g.log_mark();
     emit(g, "beforeclear");
     CHECK_THAT(g.run("dmesg").out, Contains("kms_printk: beforeclear: level 6"));
 
@@ -207,7 +209,7 @@ TEST_CASE("dmesg -c prints the log and clears it, for dmesg but not for /dev/kms
     // Clearing (SYSLOG_ACTION_CLEAR) only moves where syslog reads start:
     // the records stay in the buffer, and /dev/kmsg, which Guest::dmesg()
     // and the health check read by sequence number, still has them.
-    auto kmsg = g.dmesg();
+    auto kmsg = g.dmesg_since(mark);
     CHECK_THAT(kmsg, Contains("kms_printk: beforeclear: level 6"));
     CHECK_THAT(kmsg, Contains("kms_printk: afterclear: level 6"));
 

@@ -482,15 +482,11 @@ TEST_CASE("a snapshot of another machine under this machine's key, which QEMU re
 TEST_CASE("a full disk: the guest boots cold, says it could not save, and leaves no file behind",
           "[snapshots]")
 {
-    if (::geteuid() != 0) {
-        WARN("SKIPPED: mounting a small tmpfs to fill needs root");
-        return;
-    }
+    if (::geteuid() != 0)
+        return skip("mounting a small tmpfs to fill needs root");
     SmallTmpfs full;
-    if (!full.mounted()) {
-        WARN("SKIPPED: cannot mount a tmpfs here (" << full.error() << ")");
-        return;
-    }
+    if (!full.mounted())
+        return skip(fmt::format("cannot mount a tmpfs here ({})", full.error()));
     SnapshotFolder folder{full.path()};
 
     auto start = start_guest();

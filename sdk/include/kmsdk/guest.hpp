@@ -48,7 +48,8 @@ struct Command {
     // How `kmsdk run -- WORDS` reads its words, as env, nice and docker run
     // do: one word is a shell command line, two or more an argument vector.
     static Command from_words(std::vector<std::string> words);
-    // For messages: the words, quoted where a shell would need it.
+    // For messages: a shell line as it was given, other words quoted
+    // where a shell would need it.
     std::string describe() const;
 };
 

@@ -5,12 +5,37 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <memory>
 #include <sstream>
 
 namespace kmsdk::test {
+
+namespace {
+
+std::vector<std::string>& skips()
+{
+    static std::vector<std::string> skipped;
+    return skipped;
+}
+
+}  // namespace
+
+void skip(std::string_view reason)
+{
+    auto entry = fmt::format("{}: {}", Catch::getResultCapture().getCurrentTestName(), reason);
+    WARN("SKIPPED: " << reason);
+    fmt::print("SKIPPED: {}\n", entry);
+    std::fflush(stdout);
+    skips().push_back(std::move(entry));
+}
+
+const std::vector<std::string>& skipped_cases()
+{
+    return skips();
+}
 
 const Kernel& test_kernel()
 {
@@ -83,14 +108,9 @@ std::vector<std::string> lines_with(std::string_view text, std::string_view need
 
 std::string kernel_log_during(Guest& guest, const std::function<void()>& action)
 {
-    auto before = guest.dmesg();
+    auto mark = guest.log_mark();
     action();
-    auto after = guest.dmesg();
-    // The log only grows between the two reads (unless cleared): what is new
-    // is what follows the old text.
-    if (after.compare(0, before.size(), before) == 0)
-        return after.substr(before.size());
-    return after;
+    return guest.dmesg_since(mark);
 }
 
 void unload_new_modules(Guest& guest, const std::vector<std::string>& before)

@@ -3,6 +3,27 @@
 // What every guest suite shares: one guest per suite binary, booted on
 // first use and reused by its test cases, on the kernel ctest chose
 // (KMSDK_TEST_KERNEL), with the modules this build made for that kernel.
+//
+// Every test case passes when run alone (`guest_faults "<case name>"`): a
+// case sets up what it needs itself instead of relying on what an earlier
+// case left, and reads only the kernel log lines of its own doing
+// (kernel_log_during, or Guest::log_mark and dmesg_since).
+//
+// Skipped cases. Catch2 v2 has no SKIP, so a case that cannot run here (it
+// needs root, a second kernel, a mount) ends with
+//
+//     if (::geteuid() != 0)
+//         return skip("mounting a tmpfs needs root");
+//
+// skip() records the case's name and the reason and reports them (a
+// Catch2 WARN under the case, and a line on stdout); it returns nothing,
+// so `return skip(...)` is the case's last statement. Only the test case's
+// own body can return: a helper that finds the case cannot run must make
+// its caller return too. When every case passed or skipped and at least
+// one skipped, the suite's main (support/main.cpp) lists the skipped cases
+// and exits with skip_exit_code, which tests/guest/CMakeLists.txt gives
+// ctest as SKIP_RETURN_CODE: ctest reports the suite as skipped rather than
+// passed. A failure anywhere still fails the suite.
 #pragma once
 
 #include "kmsdk/guest.hpp"
@@ -14,8 +35,20 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kmsdk::test {
+
+// The exit status of a suite in which some case skipped and none failed
+// (tests/guest/CMakeLists.txt chooses it for ctest).
+constexpr int skip_exit_code = KMSDK_GUEST_SKIP_CODE;
+
+// Marks the running test case skipped, for `reason`; the case then
+// returns (see above).
+void skip(std::string_view reason);
+
+// "<test case>: <reason>" for each skip() so far.
+const std::vector<std::string>& skipped_cases();
 
 // The kernel under test: $KMSDK_TEST_KERNEL (a release or series), else the
 // newest cached one.
@@ -44,7 +77,9 @@ std::vector<std::string> words(const std::string& line);
 // Lines of `text` that contain `needle`.
 std::vector<std::string> lines_with(std::string_view text, std::string_view needle);
 
-// The dmesg lines the kernel logged while `action` ran.
+// The dmesg lines the kernel logged while `action` ran, and only those: a
+// Guest::log_mark() before, Guest::dmesg_since() after. (An action that
+// reboots the guest makes the mark meaningless: read the new boot's log.)
 std::string kernel_log_during(Guest& guest, const std::function<void()>& action);
 
 // Unloads the modules loaded now that were not in `before`, newest first
