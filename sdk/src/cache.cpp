@@ -111,7 +111,13 @@ std::string read_file(const fs::path& path)
 
 void write_file_atomically(const fs::path& path, std::string_view bytes, fs::perms permissions)
 {
-    fs::create_directories(path.parent_path());
+    std::error_code error;
+    fs::create_directories(path.parent_path(), error);
+    if (error)
+        throw std::runtime_error(fmt::format(
+            "cannot create the folder {}: {}; kmsdk keeps its cache there, so make it writable, "
+            "or point KMSDK_CACHE at a folder of your own",
+            path.parent_path().string(), error.message()));
     PendingFile pending{path};
     while (!bytes.empty()) {
         ssize_t written = ::write(pending.fd(), bytes.data(), bytes.size());
