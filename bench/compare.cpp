@@ -46,16 +46,6 @@ private:
     fs::path path_;
 };
 
-Figure& add(KernelReport& report, std::string key, std::string label, Unit unit = Unit::ms)
-{
-    Figure figure;
-    figure.key = std::move(key);
-    figure.label = std::move(label);
-    figure.unit = unit;
-    report.figures.push_back(std::move(figure));
-    return report.figures.back();
-}
-
 // Guest constructions of one kind, cold or warm.
 struct ConstructionSamples {
     std::vector<double> wall_ms, to_agent_ms, destroy_ms, before_kernel_ms;

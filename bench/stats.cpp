@@ -164,6 +164,16 @@ std::optional<bool> Figure::met() const
     return ok;
 }
 
+Figure& add(KernelReport& report, std::string key, std::string label, Unit unit)
+{
+    Figure figure;
+    figure.key = std::move(key);
+    figure.label = std::move(label);
+    figure.unit = unit;
+    report.figures.push_back(std::move(figure));
+    return report.figures.back();
+}
+
 std::string format_value(double value, Unit unit)
 {
     if (unit == Unit::mb_per_s)

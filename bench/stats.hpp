@@ -122,6 +122,9 @@ struct Environment {
 };
 
 // "1.62 s", "4.31 ms", "17.2 MB/s".
+// A new figure at the end of the report, to fill in.
+Figure& add(KernelReport& report, std::string key, std::string label, Unit unit = Unit::ms);
+
 std::string format_value(double value, Unit unit);
 
 void print_environment(const Environment& environment);
