@@ -105,12 +105,6 @@ int ForwardedSignals::take_undelivered() const
     return first;
 }
 
-std::string signal_name(int signal)
-{
-    const char* abbreviation = ::sigabbrev_np(signal);
-    return abbreviation ? fmt::format("SIG{}", abbreviation) : fmt::format("signal {}", signal);
-}
-
 void throw_interrupted(int signal, std::string_view when)
 {
     throw Interrupted(signal, fmt::format("{} came {}", signal_name(signal), when));

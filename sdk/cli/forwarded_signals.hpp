@@ -46,9 +46,6 @@ private:
     int read_end_ = -1;
 };
 
-// "SIGTERM".
-std::string signal_name(int signal);
-
 // kmsdk::Interrupted, saying "SIGTERM came <when>".
 [[noreturn]] void throw_interrupted(int signal, std::string_view when);
 

@@ -89,7 +89,7 @@ int run(const Subcommand& command, const std::vector<std::string>& words)
         // its temporary folder with it. The message names the signal.
         std::string why = error.what();
         fmt::print(stderr, "kmsdk: {}; the guest was stopped\n",
-                   why.empty() ? "interrupted by " + signal_name(error.signal()) : why);
+                   why.empty() ? "interrupted by " + kmsdk::signal_name(error.signal()) : why);
         return exit_signal_base + error.signal();
     } catch (const kmsdk::CommandTimeout& error) {
         fmt::print(stderr, "kmsdk: {}\n", error.what());

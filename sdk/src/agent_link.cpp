@@ -20,12 +20,6 @@ using namespace std::chrono_literals;
 // stream goes quiet), so Window frames stay few beside the data.
 constexpr std::uint32_t window_batch = proto::initial_window / 4;
 
-std::string signal_name(int signal)
-{
-    const char* abbrev = ::sigabbrev_np(signal);
-    return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signal);
-}
-
 // The next signal number the watch holds, if one has come.
 std::optional<int> take_signal(int fd)
 {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <cstring>
 
 #include <stdexcept>
 
@@ -56,6 +57,12 @@ std::string Command::describe() const
         text += '\'';
     }
     return text;
+}
+
+std::string signal_name(int signal)
+{
+    const char* abbreviation = ::sigabbrev_np(signal);
+    return abbreviation ? fmt::format("SIG{}", abbreviation) : fmt::format("signal {}", signal);
 }
 
 InputSource InputSource::bytes(std::string data)

@@ -56,12 +56,6 @@ bool cold_by_environment()
     return cold && *cold && std::string_view{cold} != "0";
 }
 
-std::string signal_name(int signal)
-{
-    const char* abbrev = ::sigabbrev_np(signal);
-    return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", signal);
-}
-
 }  // namespace
 
 class Guest::Impl {

@@ -144,6 +144,9 @@ public:
 private:
     int signal_;
 };
+// "SIGTERM", or "signal 70" for a number with no name.
+std::string signal_name(int signal);
+
 // A collecting run() whose command wrote more than GuestOptions::output_cap.
 class OutputTooLarge : public GuestError {
 public:
