@@ -10,7 +10,6 @@
 #include "accel.hpp"
 #include "agent_link.hpp"
 #include "health.hpp"
-#include "kmsdk/cache.hpp"
 #include "kmsdk/initramfs.hpp"
 #include "kmsdk/kernel_log.hpp"
 #include "kmsdk/snapshots.hpp"
@@ -25,13 +24,11 @@
 #include <fmt/format.h>
 
 #include <cerrno>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <poll.h>
 #include <sstream>
 #include <sys/random.h>
 #include <type_traits>
