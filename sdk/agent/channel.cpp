@@ -10,12 +10,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
 namespace kmsdk::agent {
 namespace {
 
 constexpr const char* virtio_ports_dir = "/sys/class/virtio-ports";
+// What the outbound queue keeps once emptied: more than a running
+// command's output window (1 MiB) and its last frame, so a stream reuses
+// one buffer, and less than a large file would leave behind.
+constexpr std::size_t kept_outbound_capacity = std::size_t{2} << 20;
 
 // The entry (e.g. "vport1p1") whose name attribute is ours. virtio_console
 // creates that attribute when QEMU tells it the port's name, after the
@@ -191,8 +196,7 @@ void Channel::drop_queued(const proto::Frame& last, std::size_t last_size, int w
                           bool log_drop, const char* reason)
 {
     const std::size_t left = queued_bytes();
-    outbound_ = std::string{};
-    outbound_sent_ = 0;
+    outbound_.clear();
     if (!log_drop && left == last_size)
         return;
     std::string what = std::string{"dropped a "} + proto::type_name(last.type) + " frame (id " +
@@ -209,28 +213,33 @@ void Channel::drop_queued(const proto::Frame& last, std::size_t last_size, int w
 
 void Channel::queue(const proto::Frame& frame)
 {
-    // Alone, the frame is the buffer: a large reply is not copied again.
-    if (!has_queued()) {
-        outbound_ = proto::encode(frame);
-        outbound_sent_ = 0;
-        return;
-    }
-    // What was written goes once it is most of the buffer: the copy is
-    // then at most as large as what was written since the last one.
-    if (outbound_sent_ >= outbound_.size() / 2) {
-        outbound_.erase(0, outbound_sent_);
-        outbound_sent_ = 0;
-    }
-    outbound_ += proto::encode(frame);
+    char* header = outbound_.prepare(proto::header_size + frame.payload.size());
+    proto::encode_header(header, frame.type, frame.id, frame.payload);
+    std::memcpy(header + proto::header_size, frame.payload.data(), frame.payload.size());
+    outbound_.commit(proto::header_size + frame.payload.size());
+}
+
+char* Channel::prepare_frame(std::size_t payload_capacity)
+{
+    return outbound_.prepare(proto::header_size + payload_capacity) + proto::header_size;
+}
+
+void Channel::commit_frame(proto::Type type, std::uint32_t id, std::size_t payload_size)
+{
+    // The room prepare_frame() gave: the end of the queue, not yet committed.
+    char* header = outbound_.prepare(proto::header_size + payload_size);
+    proto::encode_header(header, type, id, {header + proto::header_size, payload_size});
+    outbound_.commit(proto::header_size + payload_size);
 }
 
 bool Channel::flush_queued()
 {
     while (has_queued()) {
         // virtio_console takes at most 32 KiB per write.
-        ssize_t wrote = ::write(port_.get(), outbound_.data() + outbound_sent_, queued_bytes());
+        auto queued = outbound_.front();
+        ssize_t wrote = ::write(port_.get(), queued.data(), queued.size());
         if (wrote > 0) {
-            outbound_sent_ += static_cast<std::size_t>(wrote);
+            outbound_.consume(static_cast<std::size_t>(wrote));
             write_failing_ = false;
             note_host_connected(true);  // only a connected host takes data
             continue;
@@ -247,9 +256,9 @@ bool Channel::flush_queued()
         }
         return false;
     }
-    // Its memory too: the last frame may have been a file of many MiB.
-    outbound_ = std::string{};
-    outbound_sent_ = 0;
+    // Its memory too once past a window's worth: the last frame may have
+    // been a file of many MiB.
+    outbound_.clear(kept_outbound_capacity);
     return true;
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "kmsdk/proto/frame.hpp"
+#include "byte_queue.hpp"
 #include "fd.hpp"
 
 #include <cstddef>
@@ -63,11 +64,16 @@ public:
     // and none is ever dropped. The queue is unbounded here; its user
     // bounds it (by the output window).
     void queue(const proto::Frame& frame);
+    // The same for a payload built in place: room for payload_capacity
+    // bytes at the queue's end, valid until the queue next changes; then
+    // commit_frame with what was written there.
+    char* prepare_frame(std::size_t payload_capacity);
+    void commit_frame(proto::Type type, std::uint32_t id, std::size_t payload_size);
     // Writes what the port takes now, without waiting. True when nothing
     // is left queued; otherwise poll the port for POLLOUT and call again.
     bool flush_queued();
-    bool has_queued() const { return outbound_sent_ < outbound_.size(); }
-    std::size_t queued_bytes() const { return outbound_.size() - outbound_sent_; }
+    bool has_queued() const { return !outbound_.empty(); }
+    std::size_t queued_bytes() const { return outbound_.size(); }
     // The last write failed with something other than EAGAIN; poll may
     // report POLLOUT regardless, so retry on a timer.
     bool write_failing() const { return write_failing_; }
@@ -92,11 +98,10 @@ private:
     bool stream_corrupt_ = false;
     bool write_failing_ = false;  // logs a failing port once, not per write
 
-    // Encoded frames end to end, written up to outbound_sent_. One buffer,
-    // not a frame each: the port takes at most 32 KiB per write, and a
-    // write that spans frames saves the small one a frame's tail would be.
-    std::string outbound_;
-    std::size_t outbound_sent_ = 0;
+    // Encoded frames end to end. One buffer, not a frame each: the port
+    // takes at most 32 KiB per write, and a write that spans frames saves
+    // the small one a frame's tail would be.
+    ByteQueue outbound_;
 };
 
 }  // namespace kmsdk::agent

@@ -37,7 +37,6 @@
 #include <limits>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace kmsdk::agent {
 namespace {
@@ -106,7 +105,6 @@ public:
           exit_notifier_{open_exit_notifier(process_.pid())},
           outputs_{OutputStream{std::move(command.output), proto::Stream::out, {}},
                    OutputStream{std::move(command.errors), proto::Stream::err, {}}},
-          chunk_(proto::max_chunk),
           input_{std::move(command.input)}
     {
     }
@@ -348,10 +346,12 @@ private:
                 return ReadOutcome::drained;
             if (output_credit_ == 0)
                 return ReadOutcome::no_credit;
-            std::size_t room = std::min<std::uint64_t>(output_credit_, chunk_.size());
+            std::size_t room = std::min<std::uint64_t>(output_credit_, proto::max_chunk);
             if (source.drain_left)
                 room = std::min(room, *source.drain_left);
-            ssize_t got = ::read(source.fd.get(), chunk_.data(), room);
+            // Straight from the pipe into the frame on the queue.
+            char* payload = channel_.prepare_frame(proto::output_prefix_size + room);
+            ssize_t got = ::read(source.fd.get(), payload + proto::output_prefix_size, room);
             if (got < 0 && errno == EINTR)
                 continue;
             if (got < 0 && errno == EAGAIN)
@@ -366,8 +366,8 @@ private:
             output_credit_ -= size;
             if (source.drain_left)
                 *source.drain_left -= size;
-            channel_.queue(
-                proto::frame(id_, proto::Output{source.stream, std::string{chunk_.data(), size}}));
+            proto::encode_output_prefix(payload, source.stream, static_cast<std::uint32_t>(size));
+            channel_.commit_frame(proto::Type::Output, id_, proto::output_prefix_size + size);
             channel_.flush_queued();
         }
         return ReadOutcome::ended;
@@ -430,7 +430,6 @@ private:
 
     OutputStream outputs_[2];  // stdout (or the terminal), stderr
     std::uint64_t output_credit_ = proto::initial_window;
-    std::vector<char> chunk_;
 
     UniqueFd input_;
     std::string input_pending_;  // written up to input_written_

@@ -44,22 +44,26 @@ std::uint32_t crc32(std::string_view data)
         ::crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
-std::string encode(const Frame& frame)
+void encode_header(char* header, Type type, std::uint32_t id, std::string_view payload)
 {
-    if (frame.payload.size() > max_payload)
-        throw ProtocolError("a " + type_name(frame.type) + " frame of " +
-                            std::to_string(frame.payload.size()) +
+    if (payload.size() > max_payload)
+        throw ProtocolError("a " + type_name(type) + " frame of " +
+                            std::to_string(payload.size()) +
                             " bytes is over the protocol's limit of " +
                             std::to_string(max_payload));
-    std::string out;
-    out.reserve(header_size + frame.payload.size());
-    put_le(out, frame_magic, 4);
-    put_le(out, static_cast<std::uint16_t>(frame.type), 2);
-    put_le(out, 0, 2);
-    put_le(out, frame.id, 4);
-    put_le(out, frame.payload.size(), 4);
-    put_le(out, crc32(frame.payload), 4);
-    put_le(out, crc32(out), 4);
+    put_le(header, frame_magic, 4);
+    put_le(header + 4, static_cast<std::uint16_t>(type), 2);
+    put_le(header + 6, 0, 2);
+    put_le(header + 8, id, 4);
+    put_le(header + 12, payload.size(), 4);
+    put_le(header + 16, crc32(payload), 4);
+    put_le(header + 20, crc32({header, 20}), 4);
+}
+
+std::string encode(const Frame& frame)
+{
+    std::string out(header_size, '\0');
+    encode_header(out.data(), frame.type, frame.id, frame.payload);
     out += frame.payload;
     return out;
 }

@@ -13,6 +13,12 @@ inline void put_le(std::string& out, std::uint64_t value, int size)
         out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
 }
 
+inline void put_le(char* out, std::uint64_t value, int size)
+{
+    for (int i = 0; i < size; ++i)
+        out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+}
+
 inline std::uint64_t get_le(const char* data, int size)
 {
     std::uint64_t value = 0;

@@ -126,6 +126,13 @@ M decode_payload(std::string_view payload)
     return message;
 }
 
+void encode_output_prefix(char* prefix, Stream stream, std::uint32_t size)
+{
+    // As Writer puts Output's fields: the stream, then the data's length.
+    put_le(prefix, static_cast<std::uint8_t>(stream), 1);
+    put_le(prefix + 1, size, 4);
+}
+
 std::uint32_t announced_version(const Frame& hello)
 {
     if (hello.payload.size() < 4)

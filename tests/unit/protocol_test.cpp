@@ -175,6 +175,26 @@ TEST_CASE("encode and FrameReader round trip a frame, its payload byte for byte"
     }
 }
 
+TEST_CASE("an Output built in place is the same bytes as one encoded from its message",
+          "[protocol]")
+{
+    // The agent reads a command's output straight behind a header and an
+    // Output prefix (encode_header, encode_output_prefix); the host decodes
+    // it as any Output.
+    for (const auto& data : {""s, "line\n"s, std::string(max_chunk, '\xff')}) {
+        for (auto stream : {Stream::out, Stream::err}) {
+            INFO(data.size() << " bytes on stream " << static_cast<int>(stream));
+            std::string wire(header_size + output_prefix_size + data.size(), '?');
+            char* payload = wire.data() + header_size;
+            std::copy(data.begin(), data.end(), payload + output_prefix_size);
+            encode_output_prefix(payload, stream, static_cast<std::uint32_t>(data.size()));
+            encode_header(wire.data(), Type::Output, 9,
+                          {payload, output_prefix_size + data.size()});
+            CHECK(wire == encode(frame(9, Output{stream, data})));
+        }
+    }
+}
+
 TEST_CASE("a stream fed one byte at a time yields each frame when its last byte arrives",
           "[protocol]")
 {

@@ -86,6 +86,12 @@ std::uint32_t crc32(std::string_view data);
 // is over max_payload.
 std::string encode(const Frame& frame);
 
+// Writes the header_size bytes that go just before `payload` on the wire,
+// for a sender that builds its payload in place rather than in a Frame
+// (the agent's Output: each copy of the data costs the guest dearly under
+// TCG). Throws ProtocolError as encode() does.
+void encode_header(char* header, Type type, std::uint32_t id, std::string_view payload);
+
 // Reassembles frames from a byte stream that arrives in arbitrary pieces.
 class FrameReader {
 public:

@@ -96,6 +96,12 @@ struct Output {
     KMSDK_PROTO_FIELDS(stream, data)
 };
 
+// Output's wire layout for a sender that reads the data straight into
+// place: its payload is output_prefix_size bytes, written by
+// encode_output_prefix for data of `size` bytes, then the data.
+inline constexpr std::size_t output_prefix_size = 5;
+void encode_output_prefix(char* prefix, Stream stream, std::uint32_t size);
+
 // Either way, for a Run: the receiver has consumed `bytes` more of the
 // sender's stream data, which may send that much more.
 struct Window {
