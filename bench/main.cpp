@@ -48,6 +48,7 @@ struct Args {
     unsigned head_mib = 32;
     unsigned big_mib = 1024;
     unsigned round_trips = 20;
+    std::string baseline_agent;
 };
 
 // The kernels asked for, or every cached kernel kms_hello is built for.
@@ -183,6 +184,7 @@ int streaming(const Args& args)
     config.head_bytes = std::size_t{args.head_mib} << 20;
     config.big_bytes = std::size_t{args.big_mib} << 20;
     config.round_trips = args.round_trips;
+    config.baseline_agent = args.baseline_agent;
     std::vector<KernelReport> reports;
     bool errors = false;
     for (const auto& kernel : chosen_kernels(args)) {
@@ -275,6 +277,11 @@ int main(int argc, char** argv)
                                   "Lines sent through a streamed `cat`, each round")
         ->capture_default_str()
         ->check(CLI::Range(1u, 10000u));
+    streaming_command
+        ->add_option("--baseline-agent", args.baseline_agent,
+                     "Another build of kmsdk-agent (say, main's) to compare with: a second guest "
+                     "runs it, booted cold, and each round streams `dd` out through both")
+        ->check(CLI::ExistingFile);
 
     CLI11_PARSE(app, argc, argv);
 

@@ -69,6 +69,7 @@ private:
 struct Samples {
     std::vector<double> head_mb_s, head_guest_mb_s, head_devnull_mb_s;
     std::vector<double> out_mb_s, out_guest_mb_s, out_devnull_mb_s;
+    std::vector<double> out_baseline_agent_mb_s;  // the same through --baseline-agent
     std::vector<double> big_mb_s, big_guest_mb_s;
     std::vector<double> in_mb_s, in_guest_mb_s, in_fd_mb_s, pipe_mb_s;
     std::vector<double> read_mb_s, write_mb_s;  // Guest::read / Guest::write of 1 MiB
@@ -149,6 +150,10 @@ void add_figures(KernelReport& report, const Samples& s, const StreamingConfig& 
     add(report, "ceiling_dd", "  ceiling: the same `dd` >/dev/null in the guest",
                Unit::mb_per_s)
         .samples = s.out_devnull_mb_s;
+    if (!config.baseline_agent.empty())
+        add_rate(report, "stream_out_agent_ab",
+                 fmt::format("streamed `dd` of {} out, this agent against --baseline-agent", size),
+                 s.out_mb_s, "the same through --baseline-agent", s.out_baseline_agent_mb_s, 50);
     auto big = size_text(config.big_bytes);
     add_rate(report, "stream_out_big", fmt::format("streamed `dd` of {}, once", big), s.big_mb_s,
              "Guest::read 1 MiB", s.read_mb_s, 50);
@@ -254,6 +259,13 @@ KernelReport streaming_on(const Kernel& kernel, const StreamingConfig& config)
             made.emplace(GuestOptions{}.kernel(release).signals(signals.read_end()));
         }
         auto& guest = *made;
+        std::optional<Guest> baseline;
+        if (!config.baseline_agent.empty()) {
+            ScopedEnv agent{"KMSDK_AGENT", config.baseline_agent.c_str()};
+            baseline.emplace(GuestOptions{}.kernel(release).cold());
+            report.notes.push_back(fmt::format("A/B: a second guest (booted) runs the agent {}",
+                                               config.baseline_agent.string()));
+        }
         report.notes.push_back(fmt::format(
             "one guest ({}), {} rounds, each: {} out through `head -c`, {} each way through `dd`, "
             "Guest::write and Guest::read of 1 MiB, the three in-guest ceilings, the first line, "
@@ -267,6 +279,8 @@ KernelReport streaming_on(const Kernel& kernel, const StreamingConfig& config)
         fmt::print(stderr, "{}: streaming: warming up\n", release);
         constexpr std::size_t small = std::size_t{16} << 20;
         (void)stream_out(guest, dd_zeros(small), small);
+        if (baseline)
+            (void)stream_out(*baseline, dd_zeros(small), small);
         (void)stream_out(guest, fmt::format("head -c {} /dev/zero", small / 16), small / 16);
         (void)stream_into_dd(guest, InputSource::bytes(std::string(small, '\0')), small);
         (void)first_line(guest);
@@ -304,6 +318,11 @@ KernelReport streaming_on(const Kernel& kernel, const StreamingConfig& config)
                  auto t = stream_out(guest, dd_out, config.stream_bytes);
                  s.out_mb_s.push_back(t.host_mb_s());
                  s.out_guest_mb_s.push_back(t.guest_mb_s());
+             }},
+            {"streamed dd out through --baseline-agent", [&] {
+                 if (baseline)
+                     s.out_baseline_agent_mb_s.push_back(
+                         stream_out(*baseline, dd_out, config.stream_bytes).host_mb_s());
              }},
             {"streamed input (bytes)", [&] {
                  auto input = InputSource::bytes(zeros);  // the copy is made before the clock starts

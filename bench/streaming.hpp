@@ -26,6 +26,10 @@ struct StreamingConfig {
     std::size_t head_bytes = std::size_t{32} << 20;
     std::size_t big_bytes = std::size_t{1} << 30;  // once, with the agent's memory read; 0: skip
     unsigned round_trips = 20;        // lines through `cat`, per round
+    // An A/B of the agent: when set, a second guest runs this agent build
+    // (cold, so its snapshot does not replace the other's) and each round
+    // streams `dd` out through both guests.
+    std::filesystem::path baseline_agent;
 };
 
 // Measurement errors are recorded in the report, not thrown.
