@@ -96,7 +96,9 @@ public:
             auto restored = restore();
             if (!restored) {
                 auto patience = options_.boot_timeout_ * options_.boot_attempts_ + std::chrono::seconds(60);
-                making = snapshot_->claim(std::chrono::duration_cast<std::chrono::milliseconds>(patience));
+                making = snapshot_->claim(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(patience),
+                    [this] { check_interrupted(); });
                 // Another run may have made it while this one waited.
                 if (making)
                     if (auto made = restore())

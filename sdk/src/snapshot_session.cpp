@@ -117,9 +117,10 @@ std::optional<Machine> SnapshotSession::restore(const MachineConfig& base,
     return std::nullopt;
 }
 
-std::optional<SnapshotLock> SnapshotSession::claim(std::chrono::milliseconds patience)
+std::optional<SnapshotLock> SnapshotSession::claim(std::chrono::milliseconds patience,
+                                                   const WaitCheck& check)
 {
-    auto lock = SnapshotLock::acquire(path_, Deadline{patience});
+    auto lock = SnapshotLock::acquire(path_, Deadline{patience}, check);
     if (!lock)
         notice_(fmt::format("another run has been making the snapshot {} for over {}; "
                             "booting cold without it",

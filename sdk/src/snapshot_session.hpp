@@ -33,8 +33,9 @@ public:
 
     // The right to make the missing (or broken) snapshot. Another run may
     // be making it: this waits for that one. nullopt when it takes too long
-    // (this run then boots cold without saving).
-    std::optional<SnapshotLock> claim(std::chrono::milliseconds patience);
+    // (this run then boots cold without saving). `check` may throw to end
+    // the wait, as it does while QEMU starts.
+    std::optional<SnapshotLock> claim(std::chrono::milliseconds patience, const WaitCheck& check);
 
     // Saves the machine that just came up, agent ready and nothing staged.
     // The guest stands still meanwhile. How long it took, or nullopt (after

@@ -151,7 +151,8 @@ bool stream_intact(int fd, const SnapshotHeader& header)
 }
 
 std::optional<SnapshotLock> SnapshotLock::acquire(const std::filesystem::path& snapshot,
-                                                  const Deadline& deadline)
+                                                  const Deadline& deadline,
+                                                  const std::function<void()>& check)
 {
     auto path = snapshot;
     path += ".lock";
@@ -166,6 +167,8 @@ std::optional<SnapshotLock> SnapshotLock::acquire(const std::filesystem::path& s
             throw std::runtime_error(fmt::format("cannot lock {}: {}", path.string(), errno_text()));
         if (deadline.expired())
             return std::nullopt;
+        if (check)
+            check();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }

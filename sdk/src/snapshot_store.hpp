@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -68,9 +69,11 @@ bool stream_intact(int fd, const SnapshotHeader& header);
 // missing snapshot make it once, and the others wait for it.
 class SnapshotLock {
 public:
-    // nullopt when another holder keeps it past the deadline.
+    // nullopt when another holder keeps it past the deadline. `check`
+    // runs between tries and may throw to stop the wait (a signal came).
     static std::optional<SnapshotLock> acquire(const std::filesystem::path& snapshot,
-                                               const Deadline& deadline);
+                                               const Deadline& deadline,
+                                               const std::function<void()>& check = {});
 
 private:
     explicit SnapshotLock(UniqueFd fd) : fd_{std::move(fd)} {}

@@ -367,3 +367,25 @@ TEST_CASE("a snapshot lock is held by one maker at a time", "[snapshot]")
     auto third = SnapshotLock::acquire(snapshot, Deadline{milliseconds(200)});
     CHECK(third);
 }
+
+TEST_CASE("the wait for a snapshot lock ends as soon as its check throws", "[snapshot]")
+{
+    // What a Ctrl-C does while another run makes the snapshot: the guest's
+    // check throws Interrupted, and the wait must not outlast it.
+    TempDir dir{"kmsdk-snapunit"};
+    auto snapshot = dir.path() / "m256-test.snap";
+    using std::chrono::milliseconds;
+    auto held = SnapshotLock::acquire(snapshot, Deadline{milliseconds(100)});
+    REQUIRE(held);
+
+    unsigned checks = 0;
+    auto started = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(SnapshotLock::acquire(snapshot, Deadline{std::chrono::seconds(60)},
+                                            [&checks] {
+                                                if (++checks == 3)
+                                                    throw std::runtime_error("interrupted");
+                                            }),
+                      "interrupted");
+    CHECK(checks == 3);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+}
