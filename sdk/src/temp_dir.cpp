@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -40,6 +42,27 @@ TempDir::~TempDir()
     std::filesystem::remove_all(path_, ignored);
 }
 
+namespace {
+
+// A zombie has exited: its folder is as abandoned as a dead owner's (its
+// parent just has not reaped it yet).
+bool process_alive(pid_t pid)
+{
+    if (::kill(pid, 0) != 0 && errno == ESRCH)
+        return false;
+    std::ifstream stat_file{fmt::format("/proc/{}/stat", pid)};
+    std::string stat{std::istreambuf_iterator<char>{stat_file}, {}};
+    // "pid (comm) S ...": comm may hold anything, so the state follows the
+    // last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos || close + 2 >= stat.size())
+        return true;  // unreadable (another pid namespace?): assume alive
+    char state = stat[close + 2];
+    return state != 'Z' && state != 'X';
+}
+
+}  // namespace
+
 void remove_abandoned(std::string_view prefix)
 {
     std::error_code error;
@@ -54,7 +77,7 @@ void remove_abandoned(std::string_view prefix)
         if (pid <= 0 || *end != '-' || ::lstat(entry.path().c_str(), &st) != 0 ||
             !S_ISDIR(st.st_mode) || st.st_uid != ::geteuid())
             continue;
-        if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+        if (!process_alive(static_cast<pid_t>(pid)))
             std::filesystem::remove_all(entry.path(), error);
     }
 }
