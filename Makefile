@@ -13,11 +13,18 @@
 #
 # KDIR picks the kernel for plain Kbuild: the running kernel's headers when
 # installed, else the newest kernel in the kmsdk cache.
+#
+# KMSDK_KERNEL_SERIES picks the kernels that run, build and test use:
+# series or specs as `kmsdk kernels fetch` takes them, fetched when missing.
+# make test KMSDK_KERNEL_SERIES="6.1 6.12 6.12-rt 7.3" widens the matrix.
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(addsuffix /build,$(shell scripts/kernels.sh path 2>/dev/null)))
 BUILD_DIR := build
 MAKEFLAGS += --no-print-directory
+KMSDK_KERNEL_SERIES ?= 6.1 6.12
+empty :=
+space := $(empty) $(empty)
 
 .PHONY: modules clean run test bench fuzz setup configure build kernels
 
@@ -38,10 +45,10 @@ ifneq ($(strip $(KDIR)),)
 endif
 
 setup:
-	@scripts/setup.sh
+	@scripts/setup.sh $(KMSDK_KERNEL_SERIES)
 
 configure: setup
-	@cmake --preset default >/dev/null
+	@cmake --preset default -DKMSDK_KERNELS="$(subst $(space),;,$(strip $(KMSDK_KERNEL_SERIES)))" >/dev/null
 
 build: configure
 	@cmake --build --preset default
@@ -49,7 +56,8 @@ build: configure
 run: build
 	@$(BUILD_DIR)/bin/kmsdk tour --modules-dir $(BUILD_DIR)/modules
 
-test: setup
+# The workflow's configure step keeps the KMSDK_KERNELS set just before.
+test: configure
 	@cmake --workflow --preset default
 
 STRESS ?= 0

@@ -54,6 +54,36 @@ function(_kmsdk_release_of_kdir kdir out)
   set(${out} "${release}" PARENT_SCOPE)
 endfunction()
 
+# kmsdk_kernel_spec(<release> <out>): what users call a Debian release:
+# 6.12 for 6.12.117+deb12-amd64, 6.12-rt for its PREEMPT_RT twin. Another
+# name (a kernel built elsewhere) stays whole.
+function(kmsdk_kernel_spec release out)
+  if(release MATCHES "^([0-9]+\\.[0-9]+)[^-]*(-[0-9]+)?-(rt-amd64|cloud-amd64|amd64)$")
+    set(spec "${CMAKE_MATCH_1}")
+    if(NOT CMAKE_MATCH_3 STREQUAL "amd64")
+      string(REPLACE "-amd64" "" flavour "${CMAKE_MATCH_3}")
+      string(APPEND spec "-${flavour}")
+    endif()
+  else()
+    set(spec "${release}")
+  endif()
+  set(${out} "${spec}" PARENT_SCOPE)
+endfunction()
+
+# Whether a cached release is what an entry of KMSDK_KERNELS names: the
+# release itself, its spec (6.12, 6.12-rt), or a version prefix of a
+# release of the generic flavour (6.12.117+deb12).
+function(_kmsdk_release_matches release entry out)
+  kmsdk_kernel_spec("${release}" spec)
+  string(REGEX REPLACE "([][+.*?^$()|\\])" "\\\\\\1" entry_regex "${entry}")
+  if(release STREQUAL entry OR spec STREQUAL entry OR
+     (release MATCHES "^${entry_regex}[.+~-]" AND release MATCHES "[0-9]-amd64$"))
+    set(${out} TRUE PARENT_SCOPE)
+  else()
+    set(${out} FALSE PARENT_SCOPE)
+  endif()
+endfunction()
+
 function(kmsdk_kernel_kdir release out)
   get_property(kdir GLOBAL PROPERTY KMSDK_KDIR_${release})
   set(${out} "${kdir}" PARENT_SCOPE)
@@ -83,9 +113,9 @@ function(kmsdk_resolve_kernels out)
       _kmsdk_release_of_kdir("${entry}" release)
       set(kdir "${entry}")
     else()
-      string(REGEX REPLACE "([][+.*?^$()|\\])" "\\\\\\1" entry_regex "${entry}")
       foreach(candidate IN LISTS cached)
-        if(candidate STREQUAL entry OR candidate MATCHES "^${entry_regex}\\.")
+        _kmsdk_release_matches("${candidate}" "${entry}" matches)
+        if(matches)
           set(release "${candidate}")
           set(kdir "${KMSDK_CACHE}/kernels/${candidate}/build")
           break()

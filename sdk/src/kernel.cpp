@@ -16,6 +16,9 @@ namespace {
 
 constexpr std::string_view info_file = "kernel.info";
 constexpr std::string_view default_series = "6.1";
+constexpr std::string_view generic_flavour = "amd64";
+// Longest first: "rt-amd64" ends in "amd64" too.
+constexpr std::string_view flavours[] = {"cloud-amd64", "rt-amd64", "amd64"};
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
@@ -34,10 +37,15 @@ int version_order(char c)
 }
 
 // "6.1" selects 6.1.0-56-amd64 but not 6.12.117+deb12-amd64: the series
-// must end where a version part ends.
+// must end where a version part ends. A series or a part of a version
+// means the generic flavour; "6.12-rt" names the other.
 bool release_matches(std::string_view release, std::string_view wanted)
 {
-    if (wanted.empty() || release == wanted)
+    if (release == wanted || kernel_spec(release) == wanted)
+        return true;
+    if (flavour_of(release) != generic_flavour)
+        return false;
+    if (wanted.empty())
         return true;
     if (!release.starts_with(wanted))
         return false;
@@ -130,6 +138,9 @@ Kernel Kernel::find(std::string_view release_or_series, const fs::path& cache)
     for (auto& kernel : kernels)
         if (release_matches(kernel.release(), release_or_series))
             return std::move(kernel);
+    // No kernel of the generic flavour: the newest of any.
+    if (release_or_series.empty() && !kernels.empty())
+        return std::move(kernels.front());
 
     if (kernels.empty())
         throw std::runtime_error(fmt::format("no kernels are cached in {}; {}",
@@ -146,6 +157,31 @@ Kernel Kernel::find(std::string_view release_or_series, const fs::path& cache)
 std::string Kernel::series() const
 {
     return series_of(release_);
+}
+
+std::string Kernel::spec() const
+{
+    return kernel_spec(release_);
+}
+
+std::string flavour_of(std::string_view release)
+{
+    for (auto flavour : flavours)
+        if (release.size() > flavour.size() && release.ends_with(flavour) &&
+            release[release.size() - flavour.size() - 1] == '-')
+            return std::string{flavour};
+    return {};
+}
+
+std::string kernel_spec(std::string_view release)
+{
+    auto flavour = flavour_of(release);
+    auto series = series_of(release);
+    if (flavour.empty() || series.find('.') == std::string::npos)
+        return std::string{release};
+    if (flavour == generic_flavour)
+        return series;
+    return series + "-" + flavour.substr(0, flavour.size() - generic_flavour.size() - 1);
 }
 
 fs::path Kernel::part(std::string_view name) const

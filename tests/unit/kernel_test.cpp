@@ -83,6 +83,48 @@ TEST_CASE("the cache folder is KMSDK_CACHE or XDG_CACHE_HOME/kmsdk or HOME/.cach
     }
 }
 
+TEST_CASE("a release's spec is its series and flavour, as users type it", "[kernel]")
+{
+    CHECK(kmsdk::kernel_spec("6.1.0-57-amd64") == "6.1");
+    CHECK(kmsdk::kernel_spec("6.12.117+deb12-amd64") == "6.12");
+    CHECK(kmsdk::kernel_spec("6.12.117+deb12-rt-amd64") == "6.12-rt");
+    CHECK(kmsdk::kernel_spec("6.1.0-57-cloud-amd64") == "6.1-cloud");
+    CHECK(kmsdk::kernel_spec("7.3.4+deb13-amd64") == "7.3");
+    // Not a Debian kernel's name: it stays whole.
+    CHECK(kmsdk::kernel_spec("6.8.0-45-generic") == "6.8.0-45-generic");
+    CHECK(kmsdk::flavour_of("7.3.4+deb13-rt-amd64") == "rt-amd64");
+    CHECK(kmsdk::flavour_of("6.1.0-57-amd64") == "amd64");
+    CHECK(kmsdk::flavour_of("amd64") == "");
+}
+
+TEST_CASE("a series means the generic flavour; a flavour must be named", "[kernel]")
+{
+    TempDir cache{"kmsdk-kernel-test"};
+    // sort -V puts the rt and cloud twins after the generic one.
+    for (auto release : {"6.12.117+deb12-amd64", "6.12.117+deb12-rt-amd64",
+                         "6.12.117+deb12-cloud-amd64", "6.1.0-57-rt-amd64"})
+        add_fake_kernel(cache.path(), release);
+    CHECK(Kernel::find("6.12", cache.path()).release() == "6.12.117+deb12-amd64");
+    CHECK(Kernel::find("6.12.117+deb12", cache.path()).release() == "6.12.117+deb12-amd64");
+    CHECK(Kernel::find("6.12-rt", cache.path()).release() == "6.12.117+deb12-rt-amd64");
+    CHECK(Kernel::find("6.12-cloud", cache.path()).release() == "6.12.117+deb12-cloud-amd64");
+    CHECK(Kernel::find("6.12-rt", cache.path()).spec() == "6.12-rt");
+    CHECK(Kernel::find("", cache.path()).release() == "6.12.117+deb12-amd64");
+    // Only an rt kernel of 6.1: the series alone does not pick it.
+    CHECK_THROWS_WITH(Kernel::find("6.1", cache.path()),
+                      Catch::Contains("6.1.0-57-rt-amd64") &&
+                          Catch::Contains("kmsdk kernels fetch 6.1"));
+    CHECK(Kernel::find("6.1-rt", cache.path()).release() == "6.1.0-57-rt-amd64");
+}
+
+TEST_CASE("with no kernel of the generic flavour, the default is the newest of any",
+          "[kernel]")
+{
+    TempDir cache{"kmsdk-kernel-test"};
+    add_fake_kernel(cache.path(), "6.12.117+deb12-rt-amd64");
+    CHECK(Kernel::find("", cache.path()).release() == "6.12.117+deb12-rt-amd64");
+}
+
 TEST_CASE("kernels are found by release or series in a cache", "[kernel]")
 {
     TempDir cache{"kmsdk-kernel-test"};

@@ -20,8 +20,10 @@ public:
     // (an unfinished or foreign folder).
     explicit Kernel(std::filesystem::path dir);
 
-    // An exact release ("6.1.0-56-amd64"), or a series ("6.1", "6.12"):
-    // the newest cached release of it. "" is the newest cached kernel.
+    // An exact release ("6.1.0-56-amd64"), a series ("6.1", "6.12") or a
+    // series and flavour ("6.12-rt", "6.12-cloud"): the newest cached
+    // release of it. A series alone means Debian's generic flavour. "" is
+    // the newest cached kernel of the generic flavour, else the newest.
     // Throws naming what is cached and the command that fetches the rest.
     static Kernel find(std::string_view release_or_series,
                        const std::filesystem::path& cache = cache_dir());
@@ -31,6 +33,9 @@ public:
     const std::string& release() const { return release_; }
     // "6.1" for 6.1.0-56-amd64.
     std::string series() const;
+    // What `kmsdk kernels` calls it: "6.12", or "6.12-rt" for the
+    // PREEMPT_RT flavour (kernel_spec()).
+    std::string spec() const;
     const std::filesystem::path& dir() const { return dir_; }
 
     // The ELF kernel QEMU boots through its PVH note.
@@ -62,5 +67,13 @@ int compare_versions(std::string_view a, std::string_view b);
 
 // The series of a release: its first two dot-separated numbers.
 std::string series_of(std::string_view release);
+
+// The flavour of a Debian release: "amd64" (generic), "rt-amd64" or
+// "cloud-amd64"; "" for a name that is not a Debian amd64 kernel's.
+std::string flavour_of(std::string_view release);
+
+// A release as users name it: its series, with "-rt" or "-cloud" for those
+// flavours ("6.12-rt"). A name that is not a Debian kernel's stays whole.
+std::string kernel_spec(std::string_view release);
 
 }  // namespace kmsdk
