@@ -1,31 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The kernel cache: Debian kernels fetched with `apt-get download` and
-# unpacked into $KMSDK_CACHE/kernels/<release>/, never installed into the
-# host's /boot. One folder per release holds:
+# The kernel cache: Debian kernels fetched from Debian's archive through a
+# private apt configuration (lib/archive.sh) and unpacked into
+# $KMSDK_CACHE/kernels/<release>/ (lib/unpack.sh), never installed into
+# the host's /boot.
 #
-#   root/       the unpacked linux-image-<r>-unsigned, linux-headers-<r>,
-#               its -common twin and linux-kbuild-*
-#   build       -> the headers: the KDIR that Kbuild is run against
-#   modules     -> root/lib/modules/<r>, indexed once with `depmod -b`
-#   vmlinux     the ELF kernel taken out of vmlinuz (QEMU boots it via PVH)
-#   config      -> the kernel's .config
-#   kernel.info what was fetched; written last, so its presence means the
-#               folder is complete
-#
-# Usage: kernels.sh list | fetch [SERIES|RELEASE ...] | path [SERIES|RELEASE]
+# Usage: kernels.sh list | available [SUITE...] | resolve SPEC |
+#                   fetch [SPEC...] | ensure [SPEC...] | remove SPEC... |
+#                   path [SPEC]
 set -euo pipefail
 
-readonly default_series=(6.1 6.12)
-readonly flavour=amd64
-cache=${KMSDK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmsdk}
-readonly kernels_dir=$cache/kernels
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/common.sh
+. "$here/lib/common.sh"
+# shellcheck source=lib/archive.sh
+. "$here/lib/archive.sh"
+# shellcheck source=lib/unpack.sh
+. "$here/lib/unpack.sh"
 
-die() {
-	echo "kmsdk: $*" >&2
-	exit 1
-}
+readonly default_specs=(6.1 6.12)
 
 usage() {
 	cat <<EOF
@@ -35,165 +29,48 @@ Manage the kernels kmsdk builds modules for and boots guests on.
 They live in $kernels_dir (set KMSDK_CACHE to move it).
 
 Commands:
-  list                     list the cached kernels
-  fetch [SERIES|RELEASE]…  fetch kernels from Debian's archive with
-                           apt-get download (default: ${default_series[*]});
-                           a series fetches its newest release that has both
-                           headers and an -unsigned image
-  path [SERIES|RELEASE]    print the folder of the newest cached match
+  list                 the cached kernels, with their size on disk
+  available [SUITE…]   what Debian's archive offers: each series and
+                       flavour, its suite and newest release
+  resolve SPEC         the suite and release a SPEC would fetch
+  fetch [SPEC…]        fetch kernels into the cache (default: ${default_specs[*]})
+  ensure [SPEC…]       fetch those that no cached kernel matches yet
+  remove SPEC…         delete cached kernels, with their snapshots and
+                       base initramfs
+  path [SPEC]          print the folder of the newest cached match
+
+SPEC is a series (6.12, 7.3), a series and flavour (6.12-rt, 6.12-cloud),
+a full release (6.12.117+deb12-rt-amd64), or any of them after a suite
+(trixie:6.12). It resolves to the newest release whose kernel, modules and
+headers are all in the archive, looked up first in the host's own Debian
+release: $(suite_order | paste -sd' ').
 EOF
-}
-
-# Releases of a series in apt's lists, newest first, for which both the
-# headers and the unsigned image exist (not every headers release has one).
-# A full release (6.1.0-56-amd64) selects just itself.
-available_releases() {
-	local want=$1 pattern
-	if [[ $want == *-$flavour ]]; then
-		pattern="^${want//./\\.}\$"
-	else
-		# 6.1.0-56-amd64 and 6.12.117+deb12-amd64, but not -cloud/-rt.
-		pattern="^${want//./\\.}\\.[0-9][0-9.+a-z-]*-$flavour\$"
-	fi
-	local images
-	images=$(apt-cache pkgnames linux-image- |
-		sed -n "s/^linux-image-\\(.*\\)-unsigned\$/\\1/p")
-	apt-cache pkgnames linux-headers- | sed 's/^linux-headers-//' |
-		grep -E "$pattern" | grep -vE -- '-(cloud|rt)-[^-]+$' |
-		grep -Fxf <(echo "$images") | sort -rV || true
-}
-
-# The packages behind one release: the image, the headers and the two
-# packages the headers depend on for their Makefile and scripts.
-packages_of() {
-	local release=$1 depends
-	depends=$(apt-cache show --no-all-versions "linux-headers-$release" |
-		sed -n 's/^Depends: //p' | tr ',|' '\n\n' |
-		sed 's/^ *//; s/ .*//')
-	echo "linux-image-$release-unsigned"
-	echo "linux-headers-$release"
-	grep -E '^linux-headers-.*-common$|^linux-kbuild-' <<<"$depends" ||
-		die "linux-headers-$release names no -common or linux-kbuild package"
-}
-
-read_u8() { od -An -tu1 -j"$2" -N1 "$1" | tr -d ' '; }
-read_u32() { od -An -tu4 -j"$2" -N4 "$1" | tr -d ' '; }
-
-# vmlinuz is a bzImage whose setup header locates the compressed ELF:
-# payload_offset (0x248) and payload_length (0x24c), relative to the end of
-# the setup sectors. The payload ends with the 4-byte uncompressed size.
-extract_vmlinux() {
-	local vmlinuz=$1 out=$2
-	local setup_sects payload_offset payload_length start size magic
-	[[ $(od -An -c -j514 -N4 "$vmlinuz" | tr -d ' ') == HdrS ]] ||
-		die "$vmlinuz is not a bzImage (no HdrS header)"
-	setup_sects=$(read_u8 "$vmlinuz" $((0x1f1)))
-	payload_offset=$(read_u32 "$vmlinuz" $((0x248)))
-	payload_length=$(read_u32 "$vmlinuz" $((0x24c)))
-	start=$(((setup_sects + 1) * 512 + payload_offset))
-	size=$(read_u32 "$vmlinuz" $((start + payload_length - 4)))
-	magic=$(od -An -tx1 -j$start -N4 "$vmlinuz" | tr -d ' ')
-	local decompress
-	case $magic in
-	fd377a58) decompress="xz -dc" ;;
-	28b52ffd) decompress="zstd -dcq" ;;
-	1f8b*) decompress="gzip -dc" ;;
-	*) die "$vmlinuz: unknown payload compression (magic $magic)" ;;
-	esac
-	dd if="$vmlinuz" iflag=skip_bytes,count_bytes status=none bs=1M \
-		skip=$start count=$((payload_length - 4)) | $decompress >"$out"
-	[[ $(stat -c %s "$out") == "$size" ]] ||
-		die "$vmlinuz: payload decompressed to the wrong size"
-	[[ $(od -An -c -N4 "$out" | tr -d ' ') == 177ELF ]] ||
-		die "$vmlinuz: payload is not an ELF file"
-}
-
-# Unpacked under one prefix, the headers work as they are but for two
-# absolute paths: the flavour's Makefile includes its -common twin by
-# /usr/src path, and the image's build/source links point there too.
-relocate_headers() {
-	local root=$1 release=$2
-	local headers=$root/usr/src/linux-headers-$release
-	sed -i 's|^include /usr/src/\(.*\)$|include $(dir $(lastword $(MAKEFILE_LIST)))../\1|' \
-		"$headers/Makefile"
-	local link
-	for link in build source; do
-		local target
-		target=$(readlink "$root/lib/modules/$release/$link") || continue
-		ln -sfn "../../..$target" "$root/lib/modules/$release/$link"
-	done
-}
-
-fetch_release() {
-	local release=$1 dest=$kernels_dir/$1
-	[[ -f $dest/kernel.info ]] && return 0
-
-	echo "kmsdk: fetching kernel $release into $dest"
-	local work=$kernels_dir/.partial-$release
-	rm -rf "$work" "$dest"
-	mkdir -p "$work/debs" "$work/root"
-
-	local packages
-	mapfile -t packages < <(packages_of "$release")
-	local -a apt_opts=(-q)
-	[[ $EUID == 0 ]] && apt_opts+=(-o APT::Sandbox::User=root)
-	(cd "$work/debs" && apt-get "${apt_opts[@]}" download "${packages[@]}") ||
-		die "apt-get download failed for ${packages[*]}; run 'apt-get update' (as root) and try again"
-
-	echo "kmsdk: unpacking $release"
-	local deb
-	for deb in "$work"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$work/root"
-	done
-	relocate_headers "$work/root" "$release"
-
-	echo "kmsdk: extracting vmlinux"
-	extract_vmlinux "$work/root/boot/vmlinuz-$release" "$work/vmlinux"
-
-	echo "kmsdk: indexing the kernel's modules (depmod)"
-	depmod -b "$work/root" "$release"
-
-	ln -s "root/usr/src/linux-headers-$release" "$work/build"
-	ln -s "root/lib/modules/$release" "$work/modules"
-	ln -s "root/boot/config-$release" "$work/config"
-	{
-		echo "release=$release"
-		echo "series=$(series_of "$release")"
-		for deb in "$work"/debs/*.deb; do
-			echo "package=$(dpkg-deb -f "$deb" Package)=$(dpkg-deb -f "$deb" Version)"
-		done
-	} >"$work/kernel.info.tmp"
-	rm -rf "$work/debs"
-	mv "$work/kernel.info.tmp" "$work/kernel.info"
-	mv "$work" "$dest"
-	echo "kmsdk: kernel $release ready"
-}
-
-series_of() {
-	cut -d. -f1,2 <<<"$1"
-}
-
-ensure_apt_lists() {
-	[[ -n $(apt-cache pkgnames linux-headers- | head -1) ]] && return 0
-	[[ $EUID == 0 ]] || die "apt has no package lists; run 'apt-get update' as root"
-	echo "kmsdk: apt-get update"
-	apt-get update -qq
 }
 
 fetch() {
 	local -a wanted=("$@")
-	((${#wanted[@]})) || wanted=("${default_series[@]}")
-	ensure_apt_lists
-	local want release
-	for want in "${wanted[@]}"; do
-		release=$(available_releases "$want" | head -1)
-		if [[ -z $release && $EUID == 0 ]]; then
-			apt-get update -qq
-			release=$(available_releases "$want" | head -1)
+	((${#wanted[@]})) || wanted=("${default_specs[@]}")
+	local spec resolved suite release
+	for spec in "${wanted[@]}"; do
+		# A cached release needs no archive.
+		if [[ -f $kernels_dir/${spec#*:}/kernel.info ]]; then
+			say "kernel ${spec#*:} is already in the cache"
+			continue
 		fi
-		[[ -n $release ]] ||
-			die "no Debian kernel '$want' with both linux-headers and linux-image-*-unsigned in apt's lists; try a series such as ${default_series[*]}"
-		fetch_release "$release"
+		resolved=$(resolve_spec "$spec")
+		read -r suite release <<<"$resolved"
+		fetch_release "$suite" "$release"
+	done
+}
+
+# Like fetch, but a spec that a cached kernel already matches is left as
+# it is, without asking the archive: what setup does on every run.
+ensure() {
+	local -a wanted=("$@")
+	((${#wanted[@]})) || wanted=("${default_specs[@]}")
+	local spec
+	for spec in "${wanted[@]}"; do
+		[[ -n $(cached_matches "$spec") ]] || fetch "$spec"
 	done
 }
 
@@ -206,32 +83,58 @@ cached_releases() {
 	done | sort -rV
 }
 
-kernel_path() {
-	local want=${1:-} release
+# Cached releases that a spec names (its suite aside), newest first.
+cached_matches() {
+	local want=${1#*:} release
 	for release in $(cached_releases); do
-		if [[ -z $want || $release == "$want" || $release == "$want".* ]]; then
-			echo "$kernels_dir/$release"
-			return 0
+		if [[ -z $want || $release == "$want" ]] || release_matches "$release" "$want"; then
+			echo "$release"
 		fi
 	done
-	die "no cached kernel matches '${want:-any}'; fetch it with: $0 fetch $want"
+}
+
+kernel_path() {
+	local release
+	release=$(cached_matches "${1:-}" | head -1)
+	[[ -n $release ]] ||
+		die "no cached kernel matches '${1:-any}'; fetch it with: kmsdk kernels fetch ${1:-6.12}"
+	echo "$kernels_dir/$release"
+}
+
+remove() {
+	(($#)) || die "name the kernels to remove, e.g. 'kmsdk kernels remove 6.1'"
+	local spec release
+	for spec in "$@"; do
+		local -a releases
+		mapfile -t releases < <(cached_matches "$spec")
+		# A fetch that was cut short is removable by its release too.
+		[[ -d $kernels_dir/.partial-${spec#*:} ]] && releases+=("${spec#*:}")
+		((${#releases[@]})) ||
+			die "no cached kernel matches '$spec'; 'kmsdk kernels' lists them"
+		for release in "${releases[@]}"; do
+			rm -rf "${kernels_dir:?}/$release" "$kernels_dir/.partial-$release" \
+				"$cache/initramfs/$release"
+			say "removed kernel $release"
+		done
+	done
 }
 
 list() {
 	local releases
 	releases=$(cached_releases)
 	if [[ -z $releases ]]; then
-		echo "No kernels in $kernels_dir; fetch some with: $0 fetch"
+		echo "No kernels in $kernels_dir; fetch some with: kmsdk kernels fetch 6.12"
 		return 0
 	fi
-	printf '%-24s %-6s %-8s %-8s %-8s %s\n' RELEASE SERIES HEADERS VMLINUX MODULES SIZE
-	local release dir modules size
+	printf '%-28s %-10s %-18s %-8s %-8s %-8s %s\n' RELEASE SPEC SUITE HEADERS VMLINUX MODULES SIZE
+	local release dir modules size suite
 	for release in $releases; do
 		dir=$kernels_dir/$release
 		modules=$(grep -c . "$dir/modules/modules.dep" 2>/dev/null || echo 0)
 		size=$(du -sh "$dir" 2>/dev/null | cut -f1)
-		printf '%-24s %-6s %-8s %-8s %-8s %s\n' "$release" \
-			"$(series_of "$release")" \
+		suite=$(sed -n 's/^suite=//p' "$dir/kernel.info")
+		printf '%-28s %-10s %-18s %-8s %-8s %-8s %s\n' "$release" \
+			"$(spec_of "$release" || echo "$release")" "${suite:--}" \
 			"$([[ -f $dir/build/Makefile ]] && echo yes || echo MISSING)" \
 			"$([[ -f $dir/vmlinux ]] && echo yes || echo MISSING)" \
 			"$modules" "$size"
@@ -240,7 +143,22 @@ list() {
 
 case ${1:-} in
 list) list ;;
+available)
+	shift
+	for suite in "$@"; do
+		is_known_suite "$suite" || die "'$suite' is not a suite kmsdk reads; it reads: ${known_suites[*]}"
+	done
+	refresh_suites "$@"
+	list_available "$@"
+	;;
+resolve)
+	shift
+	(($# == 1)) || die "usage: kernels.sh resolve SPEC"
+	resolve_spec "$1"
+	;;
 fetch) shift && fetch "$@" ;;
+ensure) shift && ensure "$@" ;;
+remove) shift && remove "$@" ;;
 path) shift && kernel_path "$@" ;;
 -h | --help | help) usage ;;
 *) usage >&2 && exit 2 ;;

@@ -3,10 +3,11 @@
 #
 # Set up a Debian 12 machine for kmsdk: the packages it builds and runs
 # with, then the kernels it builds modules for. Safe to re-run: a step with
-# nothing to do prints nothing. Kernels are unpacked into the kmsdk cache,
-# never installed: the host's /boot and boot menu stay as they are.
+# nothing to do prints nothing, and kernels already cached are left as they
+# are. Kernels are unpacked into the kmsdk cache, never installed: the
+# host's /boot and boot menu stay as they are.
 #
-# Usage: setup.sh [SERIES|RELEASE ...]   (default kernels: 6.1 6.12)
+# Usage: setup.sh [SPEC ...]   (default kernels: 6.1 6.12; SPEC as kernels.sh takes it)
 #        KMSDK_KERNEL_SERIES="6.1 6.12" is read when no argument is given.
 set -euo pipefail
 
@@ -23,8 +24,10 @@ readonly packages=(
 	# Kbuild against Debian's headers: both series were built with gcc-12,
 	# and 6.12 runs pahole for BTF
 	gcc-12 pahole
-	# kernel cache: apt-get download, unpack, vmlinux payloads, depmod
-	dpkg xz-utils zstd kmod
+	# kernel cache: Debian's archive read with a private apt configuration
+	# checked against its keyring, apt-get download, unpack, vmlinux
+	# payloads, depmod
+	debian-archive-keyring dpkg xz-utils zstd kmod
 	# guests
 	qemu-system-x86 busybox-static cpio
 	# editor support for module code
@@ -61,7 +64,7 @@ install_packages() {
 install_packages
 # shellcheck disable=SC2086 # the series list is meant to split
 if (($#)); then
-	"$here/kernels.sh" fetch "$@"
+	"$here/kernels.sh" ensure "$@"
 else
-	"$here/kernels.sh" fetch ${KMSDK_KERNEL_SERIES:-}
+	"$here/kernels.sh" ensure ${KMSDK_KERNEL_SERIES:-}
 fi

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // `kmsdk kernels` runs scripts/kernels.sh, the same code scripts/setup.sh
-// fetches kernels with.
+// fetches kernels with: list, available, fetch and remove.
 #include "commands.hpp"
 #include "executable_dir.hpp"
 
@@ -60,22 +60,49 @@ int run_script(const std::vector<std::string>& words)
 
 Subcommand add_kernels_command(CLI::App& app)
 {
-    auto series = std::make_shared<std::vector<std::string>>();
-    auto* command = app.add_subcommand("kernels", "List the cached kernels, or fetch more");
-    auto* list = command->add_subcommand("list", "List the cached kernels (the default)");
-    auto* fetch = command->add_subcommand(
-        "fetch", "Fetch kernels from Debian's archive into the cache (apt-get download; "
-                 "nothing is installed into /boot)");
-    fetch->add_option("series", *series,
-                      "Series (6.1, 6.12: the newest release with headers and image) or "
-                      "releases; default: 6.1 6.12");
-    return {command, [fetch, list, series](const std::vector<std::string>&) {
-                (void)list;
-                if (fetch->parsed()) {
-                    std::vector<std::string> words = {"fetch"};
-                    words.insert(words.end(), series->begin(), series->end());
-                    return run_script(words);
-                }
+    auto words = std::make_shared<std::vector<std::string>>();
+    auto* command = app.add_subcommand(
+        "kernels", "List the cached kernels, see what Debian's archive offers, fetch or remove");
+    command->footer(
+        "SPEC: a series (6.12, 7.3), a series and flavour (6.12-rt, 6.12-cloud), a full release "
+        "(6.12.117+deb12-rt-amd64), or any of them after a suite (trixie:6.12). A SPEC resolves "
+        "to the newest release whose kernel, modules and headers are all in Debian's archive, "
+        "looked up first in the host's own Debian release. The archive is read through a private "
+        "apt configuration in the kmsdk cache: the host's /etc/apt and /boot stay as they are.");
+    struct Verb {
+        const char* name;
+        const char* help;
+        const char* operands;
+        bool required;
+    };
+    static constexpr Verb verbs[] = {
+        {"list", "List the cached kernels with their suite and size on disk (the default)",
+         nullptr, false},
+        {"available", "List what Debian's archive offers: each series and flavour, its suite "
+                      "and newest release",
+         "Suites to list (default: every suite kmsdk reads)", false},
+        {"fetch", "Fetch kernels from Debian's archive into the cache (apt-get download into "
+                  "the cache; nothing is installed)",
+         "SPECs to fetch (default: 6.1 6.12)", false},
+        {"remove", "Delete cached kernels, with their snapshots and base initramfs",
+         "SPECs of cached kernels", true},
+    };
+    std::vector<std::pair<const char*, CLI::App*>> parsed;
+    for (const auto& verb : verbs) {
+        auto* sub = command->add_subcommand(verb.name, verb.help);
+        if (verb.operands)
+            sub->add_option(verb.name == std::string_view{"available"} ? "suites" : "specs",
+                            *words, verb.operands)
+                ->required(verb.required);
+        parsed.emplace_back(verb.name, sub);
+    }
+    return {command, [parsed, words](const std::vector<std::string>&) {
+                for (const auto& [name, sub] : parsed)
+                    if (sub->parsed()) {
+                        std::vector<std::string> script_words = {name};
+                        script_words.insert(script_words.end(), words->begin(), words->end());
+                        return run_script(script_words);
+                    }
                 return run_script({"list"});
             }};
 }
