@@ -20,6 +20,8 @@
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(addsuffix /build,$(shell scripts/kernels.sh path 2>/dev/null)))
+# A kernel of another Debian release (7.x) builds in its build root.
+TOOLCHAIN := sdk/cmake/kmsdk-toolchain.sh
 BUILD_DIR := build
 MAKEFLAGS += --no-print-directory
 KMSDK_KERNEL_SERIES ?= 6.1 6.12
@@ -32,14 +34,14 @@ modules:
 ifeq ($(strip $(KDIR)),)
 	$(error no kernel headers: run 'scripts/setup.sh' to fetch kernels into the cache, or pass KDIR=/path/to/kernel/build)
 endif
-	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmodules/kms_proprietary KBUILD_MODPOST_WARN=1 modules
+	$(TOOLCHAIN) $(KDIR) $(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(TOOLCHAIN) $(KDIR) $(MAKE) -C $(KDIR) M=$(CURDIR)/kmodules/kms_proprietary KBUILD_MODPOST_WARN=1 modules
 
 # Kbuild's clean deletes objects anywhere below M=, build/ included, so
 # each module folder is cleaned on its own.
 clean:
 ifneq ($(strip $(KDIR)),)
-	$(foreach dir,$(wildcard kmodules/*/),$(MAKE) -C $(KDIR) M=$(CURDIR)/$(dir) clean;)
+	$(foreach dir,$(wildcard kmodules/*/),$(TOOLCHAIN) $(KDIR) $(MAKE) -C $(KDIR) M=$(CURDIR)/$(dir) clean;)
 	rm -f Module.symvers modules.order .Module.symvers.cmd .modules.order.cmd \
 		.module-common.o ..module-common.o.cmd
 endif

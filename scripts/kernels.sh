@@ -16,6 +16,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/lib/common.sh"
 # shellcheck source=lib/archive.sh
 . "$here/lib/archive.sh"
+# shellcheck source=lib/toolroot.sh
+. "$here/lib/toolroot.sh"
 # shellcheck source=lib/unpack.sh
 . "$here/lib/unpack.sh"
 
@@ -55,6 +57,7 @@ fetch() {
 		# A cached release needs no archive.
 		if [[ -f $kernels_dir/${spec#*:}/kernel.info ]]; then
 			say "kernel ${spec#*:} is already in the cache"
+			ensure_cached_root "$kernels_dir/${spec#*:}"
 			continue
 		fi
 		resolved=$(resolve_spec "$spec")
@@ -69,8 +72,14 @@ ensure() {
 	local -a wanted=("$@")
 	((${#wanted[@]})) || wanted=("${default_specs[@]}")
 	local spec
+	local cached
 	for spec in "${wanted[@]}"; do
-		[[ -n $(cached_matches "$spec") ]] || fetch "$spec"
+		cached=$(cached_matches "$spec" | head -1)
+		if [[ -n $cached ]]; then
+			ensure_cached_root "$kernels_dir/$cached"
+		else
+			fetch "$spec"
+		fi
 	done
 }
 

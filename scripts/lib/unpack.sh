@@ -10,8 +10,10 @@
 #   modules     -> the lib/modules/<r> tree, indexed once with `depmod -b`
 #   vmlinux     the ELF kernel taken out of vmlinuz (QEMU boots it via PVH)
 #   config      -> the kernel's .config
-#   kernel.info what was fetched and what builds for it; written last, so
-#               its presence means the folder is complete
+#   kernel.info what was fetched and what builds for it (toolroot=: the
+#               build root Kbuild runs in, for a kernel of another Debian
+#               release); written last, so its presence means the folder
+#               is complete
 #
 # A fetch works in .partial-<release>/ and renames it into place at the
 # end: whatever stops it half-way leaves no folder that could be used, and
@@ -51,13 +53,16 @@ extract_vmlinux() {
 		die "$vmlinuz: payload is not an ELF file"
 }
 
-# Unpacked under one prefix, the headers work as they are but for two
+# Unpacked under one prefix, the headers work as they are but for their
 # absolute paths: the flavour's Makefile includes its -common twin by
 # /usr/src path, and the modules tree's build/source links point there too.
 relocate_headers() {
 	local root=$1 release=$2 modules=$3
 	local headers=$root/usr/src/linux-headers-$release
-	sed -i 's|^include /usr/src/\(.*\)$|include $(dir $(lastword $(MAKEFILE_LIST)))../\1|' \
+	# From 7.x the Makefile also sets KBUILD_OUTPUT to its /usr/src path:
+	# its own folder, wherever it is.
+	sed -i -e 's|^include /usr/src/\(.*\)$|include $(dir $(lastword $(MAKEFILE_LIST)))../\1|' \
+		-e 's|^KBUILD_OUTPUT=/usr/src/.*$|KBUILD_OUTPUT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))|' \
 		"$headers/Makefile"
 	local link target
 	for link in build source; do
@@ -137,10 +142,21 @@ kernel_file() {
 	die "the packages of $release hold no $name"
 }
 
+# A cached kernel's build root, made again if it went.
+ensure_cached_root() {
+	local info=$1/kernel.info toolroot suite compiler
+	toolroot=$(sed -n 's/^toolroot=//p' "$info")
+	[[ -n $toolroot ]] || return 0
+	suite=$(sed -n 's/^suite=//p' "$info")
+	compiler=$(sed -n 's/^compiler=//p' "$info")
+	ensure_root "$toolroot" "$suite" "$compiler"
+}
+
 fetch_release() {
 	local suite=$1 release=$2 dest=$kernels_dir/$2
 	if [[ -f $dest/kernel.info ]]; then
 		say "kernel $release is already in the cache"
+		ensure_cached_root "$dest"
 		return 0
 	fi
 	local work=$kernels_dir/.partial-$release
@@ -149,6 +165,12 @@ fetch_release() {
 	local -a packages
 	mapfile -t packages < <(packages_of "$suite" "$release")
 	check_space "$(space_needed "$suite" "${packages[@]}")"
+	# The build root first: a kernel is complete only with what builds
+	# its modules.
+	local compiler toolroot
+	compiler=$(compiler_of "$suite" "$release")
+	toolroot=$(root_needed_for "$suite" "$compiler")
+	[[ -n $toolroot ]] && ensure_root "$toolroot" "$suite" "$compiler"
 
 	mkdir -p "$work/debs" "$work/root"
 	# Whatever ends this fetch early leaves nothing behind.
@@ -183,7 +205,8 @@ fetch_release() {
 		echo "release=$release"
 		echo "series=$(cut -d. -f1,2 <<<"$release")"
 		echo "suite=$suite"
-		echo "compiler=$(compiler_of "$suite" "$release")"
+		echo "compiler=$compiler"
+		[[ -n $toolroot ]] && echo "toolroot=$toolroot"
 		for deb in "$work"/debs/*.deb; do
 			echo "package=$(dpkg-deb -f "$deb" Package)=$(dpkg-deb -f "$deb" Version)"
 		done

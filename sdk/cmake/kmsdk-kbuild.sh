@@ -47,13 +47,18 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 expected=()
 if [[ ${KMSDK_ALLOW_UNRESOLVED:-0} == 1 ]]; then
 	make_args+=("KBUILD_MODPOST_WARN=1")
-	expected=(-e "s|^WARNING: modpost: \\(\"[^\"]*\"\\) \\[.*\\] undefined!\$|  UNRESOLVED \\1 left for the kernel to resolve at load (ALLOW_UNRESOLVED)|")
+	# Up to 6.x: WARNING: modpost: "sym" [path/x.ko] undefined!
+	# From 7.x:   WARNING: modpost: x.ko: symbol 'sym' undefined!
+	expected=(-e "s|^WARNING: modpost: \\(\"[^\"]*\"\\) \\[.*\\] undefined!\$|  UNRESOLVED \\1 left for the kernel to resolve at load (ALLOW_UNRESOLVED)|"
+		-e "s|^WARNING: modpost: [^ ]*\\.ko: symbol '\\([^']*\\)' undefined!\$|  UNRESOLVED \"\\1\" left for the kernel to resolve at load (ALLOW_UNRESOLVED)|")
 fi
 
 # Kbuild's own progress lines are useful; its "Entering directory" chatter
 # is not.
 log=$build_dir/kbuild.log
-if ! make "${make_args[@]}" modules 2>&1 |
+# A kernel of another Debian release builds in its build root.
+toolchain=$(dirname "${BASH_SOURCE[0]}")/kmsdk-toolchain.sh
+if ! "$toolchain" "$kdir" make "${make_args[@]}" modules 2>&1 |
 	sed -u "${map_paths[@]}" "${expected[@]}" -e '/^make\[[0-9]*\]: \(Entering\|Leaving\) directory/d' \
 		-e '/^make: \(Entering\|Leaving\) directory/d' | tee "$log"; then
 	echo "kmsdk: Kbuild failed for $module against $kdir" >&2

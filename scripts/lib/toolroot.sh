@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# Build roots: a kernel of another Debian release than the host's needs
+# that release's compiler and C library (7.x's fixdep and modpost need
+# glibc 2.38; bookworm has 2.36). kmsdk makes one minimal root per release
+# and compiler, once, in $cache/roots/<family>-<compiler>/, with mmdebstrap
+# --variant=minbase (debootstrap's minbase, made with apt; as a normal user
+# under fakechroot), and Kbuild then runs inside it
+# (sdk/cmake/kmsdk-toolchain.sh). root.info, written last, marks a root
+# complete: one cut short is made again.
+
+readonly roots_dir=$cache/roots
+# What Kbuild runs for an external module, besides the compiler.
+readonly root_packages=(make libc6-dev libelf-dev pahole bc flex bison)
+
+# The root a kernel of this suite and compiler builds in; "" when the host
+# builds it (its own release).
+root_needed_for() {
+	local suite=$1 compiler=$2
+	[[ $(suite_family "$suite") == "$(host_family)" ]] && return 0
+	echo "$roots_dir/$(suite_family "$suite")-${compiler:-gcc}"
+}
+
+# Makes the root of a family and compiler unless it is complete.
+ensure_root() {
+	local root=$1 suite=$2 compiler=$3
+	[[ -f $root/root.info ]] && return 0
+	command -v mmdebstrap >/dev/null ||
+		die "a $(suite_family "$suite") kernel builds in a $(suite_family "$suite") root, made with mmdebstrap: install it (apt-get install mmdebstrap) or run scripts/setup.sh"
+	local family partial
+	family=$(suite_family "$suite")
+	partial=$roots_dir/.partial-$(basename "$root")
+	rm -rf "$partial"
+	mkdir -p "$roots_dir"
+	# As a normal user, fakechroot: the files are then the user's own, so
+	# the user can remove the root again, and Kbuild runs in it through a
+	# user namespace that maps the user to root.
+	local -a mode=(--mode=root)
+	[[ $EUID != 0 ]] && mode=(--mode=fakechroot)
+	trap 'rm -rf "$partial"' EXIT
+	trap 'rm -rf "$partial"; exit 130' INT
+	trap 'rm -rf "$partial"; exit 143' TERM
+	say "making the $family build root with $compiler (once; about 20 s and 360 MB) in $root"
+	local log=$roots_dir/.partial-$(basename "$root").log
+	local include
+	include=$(printf '%s,' "$compiler" "${root_packages[@]}")
+	if ! mmdebstrap --variant=minbase "${mode[@]}" --include="${include%,}" \
+		--aptopt='Acquire::Languages "none"' --dpkgopt='path-exclude=/usr/share/doc/*' \
+		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
+		"$family" "$partial" \
+		"deb [signed-by=$archive_keyring] $debian_mirror $family main" >"$log" 2>&1; then
+		tail -n 15 "$log" | sed 's/^/  /' >&2
+		rm -rf "$partial"
+		local hint="check the network or set KMSDK_DEBIAN_MIRROR"
+		[[ $EUID != 0 ]] && grep -q -i 'fakechroot\|fakeroot' "$log" &&
+			hint="as a normal user it needs fakechroot and fakeroot (scripts/setup.sh installs them), or run the fetch once as root with the same KMSDK_CACHE"
+		die "cannot make the $family build root ($log has the whole log): $hint"
+	fi
+	rm -f "$log"
+	{
+		echo "family=$family"
+		echo "compiler=$compiler"
+		echo "made=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+	} >"$partial/root.info"
+	mv "$partial" "$root"
+	trap - EXIT INT TERM
+	say "build root $root ready ($(du -sh "$root" 2>/dev/null | cut -f1))"
+}
