@@ -21,7 +21,7 @@
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 	$(addsuffix /build,$(shell scripts/kernels.sh path 2>/dev/null)))
 # A kernel of another Debian release (7.x) builds in its build root.
-TOOLCHAIN := sdk/cmake/kmsdk-toolchain.sh
+TOOLCHAIN := $(CURDIR)/sdk/cmake/kmsdk-toolchain.sh
 BUILD_DIR := build
 MAKEFLAGS += --no-print-directory
 KMSDK_KERNEL_SERIES ?= 6.1 6.12

@@ -28,9 +28,9 @@ readonly packages=(
 	# checked against its keyring, apt-get download, unpack, vmlinux
 	# payloads, depmod
 	debian-archive-keyring dpkg xz-utils zstd kmod
-	# build roots for kernels of another Debian release (7.x); fakechroot
-	# and fakeroot make them as a normal user
-	mmdebstrap fakechroot fakeroot
+	# build roots for kernels of another Debian release (7.x); uidmap makes
+	# them as a normal user
+	mmdebstrap uidmap
 	# guests
 	qemu-system-x86 busybox-static cpio
 	# editor support for module code

@@ -6,7 +6,7 @@
 # glibc 2.38; bookworm has 2.36). kmsdk makes one minimal root per release
 # and compiler, once, in $cache/roots/<family>-<compiler>/, with mmdebstrap
 # --variant=minbase (debootstrap's minbase, made with apt; as a normal user
-# under fakechroot), and Kbuild then runs inside it
+# in a user namespace), and Kbuild then runs inside it
 # (sdk/cmake/kmsdk-toolchain.sh). root.info, written last, marks a root
 # complete: one cut short is made again.
 
@@ -31,16 +31,22 @@ ensure_root() {
 	local family partial
 	family=$(suite_family "$suite")
 	partial=$roots_dir/.partial-$(basename "$root")
-	rm -rf "$partial"
+	rm -rf "$partial" "$partial.tar"
 	mkdir -p "$roots_dir"
-	# As a normal user, fakechroot: the files are then the user's own, so
-	# the user can remove the root again, and Kbuild runs in it through a
-	# user namespace that maps the user to root.
+	# As a normal user, mmdebstrap works in a user namespace (subordinate
+	# ids, newuidmap) and writes a tarball, unpacked here as the user's own
+	# files: the user can remove the root again, and Kbuild runs in it
+	# through a user namespace that maps the user to root. (fakechroot
+	# cannot run a newer release's glibc.)
 	local -a mode=(--mode=root)
-	[[ $EUID != 0 ]] && mode=(--mode=fakechroot)
-	trap 'rm -rf "$partial"' EXIT
-	trap 'rm -rf "$partial"; exit 130' INT
-	trap 'rm -rf "$partial"; exit 143' TERM
+	local target=$partial
+	if [[ $EUID != 0 ]]; then
+		mode=(--mode=unshare)
+		target=$partial.tar
+	fi
+	trap 'rm -rf "$partial" "$partial.tar"' EXIT
+	trap 'rm -rf "$partial" "$partial.tar"; exit 130' INT
+	trap 'rm -rf "$partial" "$partial.tar"; exit 143' TERM
 	say "making the $family build root with $compiler (once; about 20 s and 360 MB) in $root"
 	local log=$roots_dir/.partial-$(basename "$root").log
 	local include
@@ -48,16 +54,23 @@ ensure_root() {
 	if ! mmdebstrap --variant=minbase "${mode[@]}" --include="${include%,}" \
 		--aptopt='Acquire::Languages "none"' --dpkgopt='path-exclude=/usr/share/doc/*' \
 		--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
-		"$family" "$partial" \
+		"$family" "$target" \
 		"deb [signed-by=$archive_keyring] $debian_mirror $family main" >"$log" 2>&1; then
 		tail -n 15 "$log" | sed 's/^/  /' >&2
-		rm -rf "$partial"
+		rm -rf "$partial" "$partial.tar"
 		local hint="check the network or set KMSDK_DEBIAN_MIRROR"
-		[[ $EUID != 0 ]] && grep -q -i 'fakechroot\|fakeroot' "$log" &&
-			hint="as a normal user it needs fakechroot and fakeroot (scripts/setup.sh installs them), or run the fetch once as root with the same KMSDK_CACHE"
+		[[ $EUID != 0 ]] && grep -q -i 'subuid\|subgid\|newuidmap\|unshare' "$log" &&
+			hint="as a normal user it needs uidmap (scripts/setup.sh installs it) and subordinate ids for $(id -un) in /etc/subuid and /etc/subgid (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $(id -un)), or run the fetch once as root with the same KMSDK_CACHE"
 		die "cannot make the $family build root ($log has the whole log): $hint"
 	fi
 	rm -f "$log"
+	if [[ $target != "$partial" ]]; then
+		# Device nodes are the host's /dev, bound at run time.
+		mkdir -p "$partial"
+		tar -xf "$target" -C "$partial" --no-same-owner --exclude='./dev/*' ||
+			die "cannot unpack the $family build root into $partial (a full disk?)"
+		rm -f "$target"
+	fi
 	{
 		echo "family=$family"
 		echo "compiler=$compiler"
