@@ -26,7 +26,6 @@ readonly apt_dir=$cache/apt
 readonly lists_max_age_min=$((24 * 60))
 # A spec not found is looked up again in lists older than this.
 readonly recheck_age_min=10
-readonly flavours=(amd64 rt-amd64 cloud-amd64)
 
 # Every suite kmsdk reads, oldest release first.
 readonly known_suites=(bookworm bookworm-security trixie trixie-security trixie-backports sid)
