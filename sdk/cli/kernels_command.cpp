@@ -3,10 +3,12 @@
 // fetches kernels with: list, available, fetch and remove.
 #include "commands.hpp"
 #include "executable_dir.hpp"
+#include "forwarded_signals.hpp"
 
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -43,16 +45,24 @@ int run_script(const std::vector<std::string>& words)
         args.push_back(word.data());
     args.push_back(nullptr);
 
+    // A signal for kmsdk (a supervisor's SIGTERM, a Ctrl-C) goes to the
+    // script too, which removes what it had half made; kmsdk then exits
+    // with the script's status rather than leave it running alone.
+    const auto& signals = ForwardedSignals::install();
     pid_t pid = fork();
     if (pid == 0) {
+        ::signal(SIGPIPE, SIG_DFL);
         execvp("bash", args.data());
         _exit(127);
     }
     if (pid < 0)
         throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        if (int signal = signals.take_undelivered())
+            ::kill(pid, signal);
+    if (WIFSIGNALED(status))
+        return exit_signal_base + WTERMSIG(status);
     return WIFEXITED(status) ? WEXITSTATUS(status) : exit_failure;
 }
 
