@@ -274,7 +274,11 @@ std::optional<Headline> headline(std::string_view line)
     // (Tainted: G    B  O): Poison overwritten".
     if (starts_with(line, "BUG ") && contains(line, "): "))
         return Headline{Kind::Bug, Role::Standalone};
-    if (starts_with(line, "WARNING: CPU: ") || is_lockdep_warning(line))
+    // WARN() up to 6.x: "WARNING: CPU: 0 PID: 92 at file.c:22 f+0x10/0x20";
+    // from 7.x: "WARNING: file.c:22 at f+0x10/0x20 [mod], CPU#0: insmod/92".
+    if (starts_with(line, "WARNING: CPU: ") ||
+        (starts_with(line, "WARNING: ") && contains(line, " at ") && contains(line, ", CPU#")) ||
+        is_lockdep_warning(line))
         return Headline{Kind::Warning, Role::Standalone};
     if (starts_with(line, "Kernel panic - not syncing"))
         return Headline{Kind::Panic, Role::Standalone};

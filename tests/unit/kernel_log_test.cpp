@@ -586,6 +586,24 @@ TEST_CASE("console lines scan like records", "[kernel_log]")
     CHECK(problems[0].trace == std::vector<std::string>{"RIP: 0010:f+0x1/0x2"});
 }
 
+TEST_CASE("a WARN() in 7.x's wording is a warning too", "[kernel_log]")
+{
+    // As 7.3.4+deb13 printed kms_fault_warn's WARN_ON.
+    std::vector<std::string> lines = {
+        "[    3.972703] ------------[ cut here ]------------",
+        "[    3.972944] WARNING: kms_fault_warn.c:22 at kms_fault_warn_init+0x10/0xff0 "
+        "[kms_fault_warn], CPU#0: insmod/92",
+        "[    3.973950] Modules linked in: kms_fault_warn(OE+)",
+        // Other lines that start with WARNING: are not WARN()s.
+        "[    3.990000] WARNING: Spectre v2 mitigation leaves CPU vulnerable",
+    };
+    auto problems = kmsdk::scan(lines);
+    REQUIRE(problems.size() == 1);
+    CHECK(problems[0].kind == Kind::Warning);
+    CHECK_THAT(problems[0].headline, Catch::StartsWith("WARNING: kms_fault_warn.c:22 at ") &&
+                                         Catch::Contains("CPU#0: insmod/92"));
+}
+
 TEST_CASE("describe quotes each problem with its trace indented", "[kernel_log]")
 {
     auto problems = kmsdk::scan(kmsdk::parse_kmsg(oops_6_1_kmsg));
