@@ -20,6 +20,9 @@ fail() {
 
 cp -r "$source_dir/Kbuild" "$source_dir/Makefile" "$source_dir/kmodules" \
 	"$source_dir/scripts" "$scratch/"
+# The Makefile runs Kbuild through the toolchain wrapper (build roots).
+mkdir -p "$scratch/sdk/cmake"
+cp "$source_dir/sdk/cmake/kmsdk-toolchain.sh" "$scratch/sdk/cmake/"
 find "$scratch" -name CMakeLists.txt -delete
 expected=$(cd "$source_dir/kmodules" && ls -d kms_*/ | wc -l)
 

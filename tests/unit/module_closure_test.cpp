@@ -99,11 +99,22 @@ std::vector<std::string> releases_built()
     return list;
 }
 
+// The kernels this build is for (KMSDK_KERNELS), not every cached one:
+// these cases hold what is true of 6.1 and 6.12 (libcrc32c, for one, is
+// gone from 6.14).
+std::vector<Kernel> kernels_built()
+{
+    std::vector<Kernel> kernels;
+    for (const auto& release : releases_built())
+        kernels.push_back(Kernel::find(release));
+    return kernels;
+}
+
 }  // namespace
 
 TEST_CASE("libcrc32c brings a crc32c driver through its soft dependency", "[closure]")
 {
-    for (const auto& kernel : Kernel::list()) {
+    for (const auto& kernel : kernels_built()) {
         INFO(kernel.release());
         auto closure = ModuleClosure{kernel}.resolve({"libcrc32c"});
         auto names = names_of(closure);
@@ -121,7 +132,7 @@ TEST_CASE("libcrc32c brings a crc32c driver through its soft dependency", "[clos
 
 TEST_CASE("aliases resolve as modprobe resolves them", "[closure]")
 {
-    for (const auto& kernel : Kernel::list()) {
+    for (const auto& kernel : kernels_built()) {
         INFO(kernel.release());
         ModuleClosure closure{kernel};
         CHECK(contains(names_of(closure.resolve({"crypto-crc32c"})), "crc32c_generic"));
@@ -131,7 +142,7 @@ TEST_CASE("aliases resolve as modprobe resolves them", "[closure]")
 
 TEST_CASE("nf_conntrack_netlink comes after nfnetlink and nf_conntrack", "[closure]")
 {
-    for (const auto& kernel : Kernel::list()) {
+    for (const auto& kernel : kernels_built()) {
         INFO(kernel.release());
         auto closure = ModuleClosure{kernel}.resolve({"nf_conntrack_netlink"});
         auto names = names_of(closure);
@@ -147,7 +158,7 @@ TEST_CASE("nf_conntrack_netlink comes after nfnetlink and nf_conntrack", "[closu
 
 TEST_CASE("the channel modules of the agent where they are modules", "[closure]")
 {
-    for (const auto& kernel : Kernel::list()) {
+    for (const auto& kernel : kernels_built()) {
         INFO(kernel.release());
         auto closure = ModuleClosure{kernel}.resolve({"virtio_pci", "virtio_console"});
         auto names = names_of(closure);
@@ -165,7 +176,7 @@ TEST_CASE("the channel modules of the agent where they are modules", "[closure]"
 
 TEST_CASE("module bytes come out decompressed", "[closure]")
 {
-    for (const auto& kernel : Kernel::list()) {
+    for (const auto& kernel : kernels_built()) {
         INFO(kernel.release());
         for (const auto& module : ModuleClosure{kernel}.resolve({"libcrc32c"})) {
             INFO(module.source);
@@ -178,7 +189,7 @@ TEST_CASE("module bytes come out decompressed", "[closure]")
 
 TEST_CASE("an unknown module is an error naming it and the kernel", "[closure]")
 {
-    for (const auto& kernel : Kernel::list()) {
+    for (const auto& kernel : kernels_built()) {
         ModuleClosure closure{kernel};
         CHECK_THROWS_WITH(closure.resolve({"libcrc32c", "no_such_module"}),
                           Catch::Contains("no_such_module") &&
