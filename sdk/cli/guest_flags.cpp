@@ -3,6 +3,9 @@
 
 #include "forwarded_signals.hpp"
 
+#include "kmsdk/kernel.hpp"
+#include "kmsdk/modinfo.hpp"
+
 #include <fmt/format.h>
 
 #include <fstream>
@@ -65,6 +68,9 @@ void GuestFlags::add_to(CLI::App& command)
                      "Boot the kernel from scratch rather than restore a saved snapshot, and "
                      "save none (as KMSDK_COLD=1 does); see 'kmsdk snapshots'");
     command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
+    command.add_flag("--allow-release-mismatch", allow_release_mismatch,
+                     "Stage a -m module built for another kernel release anyway, to see the "
+                     "kernel refuse it (without this, kmsdk refuses before booting)");
 
     // One value per use of a repeatable option, so that a positional after
     // it stays one: `cycle -m dep.ko x.ko` must not take x.ko for -m.
@@ -104,6 +110,13 @@ GuestOptions GuestFlags::options() const
 
 Guest boot_guest(const GuestFlags& flags)
 {
+    // Refused here, before a boot, with the --kernel that fits: the
+    // guest's kernel would only say "Invalid module format".
+    if (!flags.allow_release_mismatch && !flags.modules.empty()) {
+        auto kernel = Kernel::find(flags.kernel);
+        for (const auto& module : flags.modules)
+            require_built_for(module, kernel);
+    }
     // Whether it restores or boots is known only once it is up: "starting"
     // promises neither.
     if (!flags.quiet)

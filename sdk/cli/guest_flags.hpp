@@ -23,6 +23,7 @@ struct GuestFlags {
     unsigned memory_mb = 256;
     bool cold = false;
     bool quiet = false;
+    bool allow_release_mismatch = false;
 
     void add_to(CLI::App& command);
     GuestOptions options() const;

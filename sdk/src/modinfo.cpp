@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "kmsdk/modinfo.hpp"
 
+#include "kmsdk/kernel.hpp"
+
 #include <fmt/format.h>
 #include <libkmod.h>
 
@@ -120,6 +122,31 @@ std::vector<ModuleParameter> ModuleInfo::parameters() const
                 param.description = description;
     }
     return params;
+}
+
+void require_built_for(const std::filesystem::path& ko, const Kernel& kernel)
+{
+    auto built_for = ModuleInfo::read(ko).release();
+    if (built_for == kernel.release())
+        return;
+    std::string boot_its_own;
+    try {
+        // Its spec when that names exactly this release, else the release.
+        auto spec = kernel_spec(built_for);
+        auto own = Kernel::find(built_for);
+        boot_its_own = fmt::format(
+            "Pass --kernel {} to boot its kernel",
+            Kernel::find(spec).release() == own.release() ? spec : built_for);
+    } catch (const std::runtime_error&) {
+        boot_its_own = fmt::format("Fetch its kernel with `kmsdk kernels fetch {}` and pass "
+                                   "--kernel {}",
+                                   built_for, built_for);
+    }
+    throw std::runtime_error(fmt::format(
+        "{} was built for {}, and this guest boots {}: the kernel would refuse it. {}, or "
+        "rebuild the module for {}",
+        ko.filename().string(), built_for.empty() ? "no kernel (it has no vermagic)" : built_for,
+        kernel.release(), boot_its_own, kernel.release()));
 }
 
 }  // namespace kmsdk

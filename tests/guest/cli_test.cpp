@@ -15,7 +15,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <optional>
 
 using namespace kmsdk;
 using namespace kmsdk::test;
@@ -181,6 +183,41 @@ TEST_CASE("kmsdk run exits 1 naming a .ko that is not a kernel module", "[cli]")
     auto r = run_kmsdk({"run", "--kernel", release(), "-q", "-m", garbage.string(), "--", "true"});
     CHECK(r.status == 1);
     CHECK_THAT(r.err, Contains(garbage.string()) && Contains("not a valid kernel module"));
+}
+
+TEST_CASE("kmsdk run -m with a module built for another release exits 1 before booting, "
+          "naming both releases and the --kernel to pass",
+          "[cli]")
+{
+    std::optional<Kernel> other;
+    std::filesystem::path module;
+    for (auto& kernel : Kernel::list()) {
+        if (kernel.release() == release())
+            continue;
+        try {
+            module = built_module("kms_hello", kernel.release());
+            other.emplace(std::move(kernel));
+            break;
+        } catch (const std::runtime_error&) {
+        }
+    }
+    if (!other)
+        FAIL("this case needs a second cached kernel with kms_hello built for it");
+    auto started = std::chrono::steady_clock::now();
+    auto r = run_kmsdk({"run", "--kernel", release(), "-m", module.string(), "--", "true"});
+    CHECK(r.status == 1);
+    CHECK_THAT(r.err, Contains("kms_hello.ko was built for " + other->release() +
+                               ", and this guest boots " + release()));
+    CHECK_THAT(r.err, Contains("--kernel "));
+    // Before a boot: no "starting a guest", and far quicker than one.
+    CHECK_THAT(r.err, !Contains("starting a guest"));
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+
+    // Asked for, it is staged, and the kernel's own refusal comes back.
+    auto anyway = run_kmsdk({"run", "--kernel", release(), "-q", "--allow-release-mismatch", "-m",
+                             module.string(), "--", "insmod kms_hello.ko"});
+    CHECK(anyway.status != 0);
+    CHECK_THAT(anyway.err, Contains("can't insert 'kms_hello.ko': invalid module format"));
 }
 
 TEST_CASE("kmsdk --help exits 0 with the usage; an unknown option exits 2", "[cli]")

@@ -42,4 +42,12 @@ private:
     std::vector<std::pair<std::string, std::string>> entries_;
 };
 
+class Kernel;
+
+// Throws std::runtime_error when the module at `ko` was built for another
+// release than `kernel`, naming both and what to do: the --kernel that
+// boots the module's own release (or how to fetch it), or a rebuild. A
+// file that is not a module throws as ModuleInfo::read does.
+void require_built_for(const std::filesystem::path& ko, const Kernel& kernel);
+
 }  // namespace kmsdk
