@@ -55,11 +55,7 @@ fetch() {
 	local spec resolved suite release
 	for spec in "${wanted[@]}"; do
 		# A cached release needs no archive.
-		if [[ -f $kernels_dir/${spec#*:}/kernel.info ]]; then
-			say "kernel ${spec#*:} is already in the cache"
-			ensure_cached_root "$kernels_dir/${spec#*:}"
-			continue
-		fi
+		already_cached "${spec#*:}" && continue
 		resolved=$(resolve_spec "$spec")
 		read -r suite release <<<"$resolved"
 		fetch_release "$suite" "$release"

@@ -77,10 +77,17 @@ relocate_headers() {
 # the kernel and its modules: one -unsigned image up to 6.x; from 7.x,
 # linux-binary- (the kernel), linux-modules- and linux-base- (config,
 # modules.builtin).
+# The package names the headers of a release depend on, one per line
+# (alternatives split, versions dropped).
+headers_depends() {
+	local suite=$1 release=$2
+	suite_apt "$suite" apt-cache show --no-all-versions "linux-headers-$release" |
+		sed -n 's/^Depends: //p' | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//'
+}
+
 packages_of() {
 	local suite=$1 release=$2 depends
-	depends=$(suite_apt "$suite" apt-cache show --no-all-versions "linux-headers-$release" |
-		sed -n 's/^Depends: //p' | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//')
+	depends=$(headers_depends "$suite" "$release")
 	echo "linux-headers-$release"
 	grep -E '^linux-headers-.*-common(-rt)?$|^linux-kbuild-' <<<"$depends" ||
 		die "linux-headers-$release names no -common or linux-kbuild package"
@@ -95,10 +102,7 @@ packages_of() {
 
 # The compiler the headers ask for: gcc-12, gcc-14 (from gcc-14-for-host).
 compiler_of() {
-	local suite=$1 release=$2
-	suite_apt "$suite" apt-cache show --no-all-versions "linux-headers-$release" |
-		sed -n 's/^Depends: //p' | tr ',|' '\n\n' | sed 's/^ *//; s/ .*//' |
-		sed -n 's/^\(gcc-[0-9]*\)\(-for-host\)\?$/\1/p' | head -1
+	headers_depends "$1" "$2" | sed -n 's/^\(gcc-[0-9]*\)\(-for-host\)\?$/\1/p' | head -1
 }
 
 # Bytes the packages take: what is downloaded plus what it unpacks to, and
@@ -152,13 +156,18 @@ ensure_cached_root() {
 	ensure_root "$toolroot" "$suite" "$compiler"
 }
 
+# True when a release is cached whole: then only its build root is made
+# again if it went.
+already_cached() {
+	local release=$1
+	[[ -f $kernels_dir/$release/kernel.info ]] || return 1
+	say "kernel $release is already in the cache"
+	ensure_cached_root "$kernels_dir/$release"
+}
+
 fetch_release() {
 	local suite=$1 release=$2 dest=$kernels_dir/$2
-	if [[ -f $dest/kernel.info ]]; then
-		say "kernel $release is already in the cache"
-		ensure_cached_root "$dest"
-		return 0
-	fi
+	already_cached "$release" && return 0
 	local work=$kernels_dir/.partial-$release
 	rm -rf "$work" "$dest"
 
