@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kms_consumer - a module stacked on another: it calls both functions that
- * kms_core exports, so it cannot load without kms_core.
+ * kms_consumer - a module stacked on another: it calls the three functions
+ * that kms_core exports, so it cannot load without kms_core. The third is
+ * in kms_core's symbol namespace, which this module imports.
  *
  * insmod does not load dependencies and fails with "Unknown symbol";
  * modprobe reads modules.dep (written by depmod from the symbols each
@@ -21,6 +22,7 @@ static int __init kms_consumer_init(void)
 {
 	pr_info("kms_core_add(2, 3) = %d\n", kms_core_add(2, 3));
 	pr_info("kms_core_gpl_mul(6, 7) = %d\n", kms_core_gpl_mul(6, 7));
+	pr_info("kms_core_sub(9, 4) = %d\n", kms_core_sub(9, 4));
 	return 0;
 }
 
@@ -32,6 +34,7 @@ static void __exit kms_consumer_exit(void)
 module_init(kms_consumer_init);
 module_exit(kms_consumer_exit);
 
+MODULE_IMPORT_NS(KMS_CORE_NS);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("kmsdk developers");
-MODULE_DESCRIPTION("Symbol stacking: calls both exports of kms_core");
+MODULE_DESCRIPTION("Symbol stacking: calls the exports of kms_core, one of them namespaced");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Modules stacked on modules, in a real kernel: kms_consumer calls what
-// kms_core exports, kms_checksum calls libcrc32c of the kernel's own tree.
+// kms_core exports (one function in a symbol namespace), kms_checksum calls
+// libcrc32c of the kernel's own tree where the kernel has that module.
 // What insmod and modprobe do about dependencies, what lsmod's "Used by",
 // /proc/modules and /proc/kallsyms show, why a module in use cannot be
 // removed (not even by rmmod -f while another module holds it), what
@@ -133,14 +134,18 @@ TEST_CASE("modprobe loads kms_core first, and lsmod lists kms_consumer in its Us
     CommandResult modprobe;
     auto log = kernel_log_during(g, [&] { modprobe = g.modprobe("kms_consumer"); });
     REQUIRE(modprobe.ok());
-    auto core_loaded = log.find("kms_core: loaded, exporting kms_core_add and kms_core_gpl_mul");
+    auto core_loaded =
+        log.find("kms_core: loaded, exporting kms_core_add, kms_core_gpl_mul and kms_core_sub");
     auto add_called = log.find("kms_consumer: kms_core_add(2, 3) = 5");
     auto mul_called = log.find("kms_consumer: kms_core_gpl_mul(6, 7) = 42");
+    auto sub_called = log.find("kms_consumer: kms_core_sub(9, 4) = 5");
     REQUIRE(core_loaded != std::string::npos);
     REQUIRE(add_called != std::string::npos);
     REQUIRE(mul_called != std::string::npos);
+    REQUIRE(sub_called != std::string::npos);
     CHECK(core_loaded < add_called);
     CHECK(add_called < mul_called);
+    CHECK(mul_called < sub_called);
 
     // lsmod: Module Size Used-by-count Used-by-list.
     auto lsmod = g.run("lsmod").out;
@@ -161,6 +166,21 @@ TEST_CASE("modprobe loads kms_core first, and lsmod lists kms_consumer in its Us
 
     REQUIRE(g.modprobe("-r kms_consumer").ok());
     CHECK_HEALTHY(g);
+}
+
+TEST_CASE("kms_consumer imports kms_core's symbol namespace, as the kernel requires of a caller "
+          "of kms_core_sub",
+          "[stacking]")
+{
+    auto& g = guest();
+    // MODULE_IMPORT_NS() writes the namespace into .modinfo; the kernel
+    // refuses to resolve a namespaced symbol for a module without it.
+    auto import_ns = g.run("modinfo -F import_ns kms_consumer.ko");
+    REQUIRE(import_ns.status == 0);
+    CHECK(import_ns.out == "KMS_CORE\n");
+    auto none = g.run("modinfo -F import_ns kms_core.ko");
+    REQUIRE(none.status == 0);
+    CHECK(none.out.empty());
 }
 
 TEST_CASE("kms_core cannot be removed while kms_consumer uses it; top-down removal works",
@@ -225,11 +245,15 @@ TEST_CASE("/proc/kallsyms lists kms_core's exported functions while it is loaded
     // one, so 6.1 and 6.12 both print "T kms_core_add" but "t kms_core_gpl_mul".
     CHECK(add->type == "T");
     CHECK((mul->type == "t" || mul->type == "T"));
-    // The export table entries EXPORT_SYMBOL(_GPL) made, and the CRCs
-    // CONFIG_MODVERSIONS adds.
+    // The export table entries EXPORT_SYMBOL(_GPL) and EXPORT_SYMBOL_NS_GPL
+    // made, and the CRCs that only CONFIG_MODVERSIONS adds (Debian's 7.x
+    // kernels have none).
     CHECK(find_symbol(symbols, "__ksymtab_kms_core_add"));
     CHECK(find_symbol(symbols, "__ksymtab_kms_core_gpl_mul"));
-    CHECK(find_symbol(symbols, "__crc_kms_core_add"));
+    CHECK(find_symbol(symbols, "__ksymtab_kms_core_sub"));
+    INFO("CONFIG_MODVERSIONS=" << test_kernel().config_value("MODVERSIONS"));
+    CHECK(find_symbol(symbols, "__crc_kms_core_add").has_value() ==
+          test_kernel().config_enabled("MODVERSIONS"));
 
     REQUIRE(g.rmmod("kms_core").ok());
     CHECK(kallsyms_of(g, "kms_core").empty());
@@ -355,14 +379,40 @@ TEST_CASE("an open file holds kms_refheld: rmmod fails, rmmod -f unloads it and 
     CHECK((taint_mask(g) & taint_forced_rmmod) == 0);
 }
 
-TEST_CASE("modprobe kms_checksum loads libcrc32c from the kernel's tree; modprobe -r removes both",
+// Up to 6.13 Debian builds libcrc32c as a module (CONFIG_LIBCRC32C=m) and
+// kms_checksum depends on it; from 6.14 the kernel image exports crc32c()
+// and kms_checksum depends on nothing. The kernel's configuration says
+// which of the two this kernel is, and the guest shows it.
+TEST_CASE("kms_checksum needs libcrc32c where the kernel builds it as a module, and no module "
+          "where the kernel image exports crc32c()",
           "[stacking]")
 {
     auto& g = guest();
     auto before = g.loaded_modules();
-    REQUIRE_FALSE(is_loaded(g, "libcrc32c"));
+    const bool crc32c_in_a_module = test_kernel().config_value("LIBCRC32C") == "m";
+    INFO("CONFIG_LIBCRC32C=" << test_kernel().config_value("LIBCRC32C"));
     auto dep = g.read("/lib/modules/" + g.release() + "/modules.dep");
+    auto depends = g.run("modinfo -F depends kms_checksum.ko");
+    REQUIRE(depends.status == 0);
+    // CRC-32C's published check value for "123456789".
+    const std::string loaded = "kms_checksum: crc32c(\"123456789\") = 0xe3069283, crc32c() from ";
+
+    if (!crc32c_in_a_module) {
+        CHECK(test_kernel().config_value("CRC32") == "y");
+        CHECK_THAT(dep, Contains("extra/kms_checksum.ko:\n"));
+        CHECK(depends.out == "\n");
+        // Nothing to load first: insmod alone is enough.
+        auto log = kernel_log_during(g, [&] { REQUIRE(g.run("insmod kms_checksum.ko").status == 0); });
+        CHECK_THAT(log, Contains(loaded + "the kernel image"));
+        CHECK(g.loaded_modules().size() == before.size() + 1);
+        REQUIRE(g.run("rmmod kms_checksum").status == 0);
+        CHECK_HEALTHY(g);
+        return;
+    }
+
+    REQUIRE_FALSE(is_loaded(g, "libcrc32c"));
     CHECK_THAT(dep, Contains("extra/kms_checksum.ko: kernel/lib/libcrc32c.ko\n"));
+    CHECK(depends.out == "libcrc32c\n");
 
     // insmod loads no dependency, here neither.
     auto plain = kernel_log_during(g, [&] {
@@ -375,8 +425,7 @@ TEST_CASE("modprobe kms_checksum loads libcrc32c from the kernel's tree; modprob
     CommandResult modprobe;
     auto log = kernel_log_during(g, [&] { modprobe = g.modprobe("kms_checksum"); });
     REQUIRE(modprobe.ok());
-    // CRC-32C's published check value for "123456789".
-    CHECK_THAT(log, Contains("kms_checksum: crc32c(\"123456789\") = 0xe3069283"));
+    CHECK_THAT(log, Contains(loaded + "libcrc32c"));
     auto lib = words(line_of(g.run("lsmod").out, "libcrc32c"));
     REQUIRE(lib.size() == 4);
     CHECK(lib[2] == "1");

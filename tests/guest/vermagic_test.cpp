@@ -2,11 +2,12 @@
 // vermagic in a real kernel: the kernel refuses a module built for another
 // kernel, and says why in dmesg. The guest holds the OTHER cached kernel's
 // build of kms_hello, as if copied from another machine. With MODVERSIONS
-// (both Debian kernels) the release in vermagic is not what decides: symbol
-// versions (and, on newer kernels, the size of struct module) are checked
-// instead, and the rest of vermagic ("SMP preempt mod_unload modversions")
-// must match. Copies of this kernel's kms_hello with a rewritten vermagic
-// show both halves.
+// (Debian's 6.x kernels) the release in vermagic is not what decides:
+// symbol versions (and, on newer kernels, the size of struct module) are
+// checked instead, and the rest of vermagic ("SMP preempt mod_unload
+// modversions") must match. Without it (Debian's 7.x kernels) the whole
+// vermagic, release included, must match. Copies of this kernel's
+// kms_hello with a rewritten vermagic show both halves.
 #include "guest_suite.hpp"
 
 #include "kmsdk/cache.hpp"
@@ -30,19 +31,33 @@ using Catch::Matchers::StartsWith;
 namespace {
 
 // A cached kernel other than the one under test that this build made
-// kms_hello for.
+// kms_hello for; one that records symbol versions as this one does first,
+// the way a module usually comes from a machine of the same distribution.
 std::optional<std::string> other_release()
 {
+    std::optional<std::string> unlike;
     for (const auto& kernel : Kernel::list()) {
         if (kernel.release() == test_kernel().release())
             continue;
         try {
             built_module("kms_hello", kernel.release());
-            return kernel.release();
         } catch (const std::runtime_error&) {
+            continue;
         }
+        if (kernel.config_enabled("MODVERSIONS") == test_kernel().config_enabled("MODVERSIONS"))
+            return kernel.release();
+        if (!unlike)
+            unlike = kernel.release();
     }
-    return std::nullopt;
+    return unlike;
+}
+
+// A module without symbol versions loaded into a kernel that checks them
+// taints it F ("module_layout: kernel tainted.") before anything else.
+bool taints_for_missing_versions(const std::string& other)
+{
+    return test_kernel().config_enabled("MODVERSIONS") &&
+           !Kernel::find(other).config_enabled("MODVERSIONS");
 }
 
 // The other release, or a failure saying what this suite needs.
@@ -76,17 +91,34 @@ struct Rewritten {
     std::string old_vermagic;
     std::string new_vermagic;
 };
+// Where the text of the vermagic of a kms_hello.ko built for `release`
+// starts and ends.
+std::pair<std::size_t, std::size_t> vermagic_in(const std::string& module,
+                                                const std::string& release)
+{
+    const std::string key = "vermagic=" + release + " ";
+    auto at = module.find(key);
+    REQUIRE(at != std::string::npos);
+    REQUIRE(module.find(key, at + 1) == std::string::npos);
+    at += std::string_view{"vermagic="}.size();
+    auto end = module.find('\0', at);
+    REQUIRE(end != std::string::npos);
+    return {at, end};
+}
+
+// The vermagic of the kms_hello this build made for `release`.
+std::string vermagic_of_built(const std::string& release)
+{
+    auto module = read_file(built_module("kms_hello", release));
+    auto [at, end] = vermagic_in(module, release);
+    return module.substr(at, end - at);
+}
+
 Rewritten with_vermagic(const std::function<std::string(const std::string&)>& rewrite)
 {
     Rewritten result;
     result.module = read_file(built_module("kms_hello"));
-    const std::string key = "vermagic=" + test_kernel().release() + " ";
-    auto at = result.module.find(key);
-    REQUIRE(at != std::string::npos);
-    REQUIRE(result.module.find(key, at + 1) == std::string::npos);
-    at += std::string_view{"vermagic="}.size();
-    auto end = result.module.find('\0', at);
-    REQUIRE(end != std::string::npos);
+    auto [at, end] = vermagic_in(result.module, test_kernel().release());
     result.old_vermagic = result.module.substr(at, end - at);
     result.new_vermagic = rewrite(result.old_vermagic);
     REQUIRE(result.new_vermagic.size() <= result.old_vermagic.size());
@@ -130,7 +162,9 @@ std::optional<std::uint64_t> section_size(const std::string& elf, std::string_vi
 // module built against a struct module of another size is refused for
 // that. Older kernels (6.1) lack it, and a kernel of the same version in
 // another flavour (6.12 and 6.12-rt) has a struct module of the same size:
-// then the CRC of module_layout, which every module records, differs.
+// then, with MODVERSIONS, the CRC of module_layout, which every module
+// records, differs; without, or when the module records no CRCs, the
+// vermagic strings do.
 std::string expected_refusal(const std::string& other)
 {
     const std::string size_check =
@@ -145,6 +179,9 @@ std::string expected_refusal(const std::string& other)
     if (*theirs != *ours &&
         read_file(test_kernel().vmlinux()).find(size_check) != std::string::npos)
         return "module kms_hello: " + size_check;
+    if (!test_kernel().config_enabled("MODVERSIONS") || taints_for_missing_versions(other))
+        return fmt::format("kms_hello: version magic '{}' should be '{}'", vermagic_of_built(other),
+                           vermagic_of_built(test_kernel().release()));
     return "kms_hello: disagrees about version of symbol module_layout";
 }
 
@@ -198,15 +235,21 @@ TEST_CASE("a module built for the other kernel is refused as an invalid module f
     // Refused before any of its code ran.
     CHECK(lines_with(by_busybox + by_agent + by_modprobe, "hello, world").empty());
     CHECK_FALSE(is_loaded(g, "kms_hello"));
+    if (taints_for_missing_versions(other)) {
+        CHECK_THAT(by_busybox, Contains("kms_hello: module_layout: kernel tainted."));
+        CHECK(g.health().new_taints == "F");
+        g.reboot();  // no rmmod takes a taint away
+    }
     CHECK_HEALTHY(g);
 }
 
-TEST_CASE("with MODVERSIONS the release in vermagic is not compared: a copy naming another "
-          "release loads",
+TEST_CASE("the release in vermagic is compared only without MODVERSIONS: a copy naming another "
+          "release loads where symbol versions decide, and is refused where none are recorded",
           "[vermagic]")
 {
-    REQUIRE(test_kernel().config_enabled("MODVERSIONS"));
     auto& g = guest();
+    const bool modversions = test_kernel().config_enabled("MODVERSIONS");
+    INFO("CONFIG_MODVERSIONS=" << test_kernel().config_value("MODVERSIONS"));
     auto copy = with_vermagic([](std::string vermagic) {
         vermagic[0] = vermagic[0] == '9' ? '8' : '9';  // 6.1.0-56-amd64 -> 9.1.0-56-amd64
         return vermagic;
@@ -215,12 +258,19 @@ TEST_CASE("with MODVERSIONS the release in vermagic is not compared: a copy nami
     auto modinfo = g.run("modinfo -F vermagic /tmp/vermagic/kms_hello.ko");
     CHECK(modinfo.out == copy.new_vermagic + "\n");
 
-    auto log = kernel_log_during(g, [&] {
-        auto insmod = g.run("insmod /tmp/vermagic/kms_hello.ko");
+    CommandResult insmod;
+    auto log = kernel_log_during(g, [&] { insmod = g.run("insmod /tmp/vermagic/kms_hello.ko"); });
+    if (modversions) {
         REQUIRE(insmod.status == 0);
-    });
-    CHECK_THAT(log, Contains("kms_hello: hello, world"));
-    REQUIRE(g.rmmod("kms_hello").ok());
+        CHECK_THAT(log, Contains("kms_hello: hello, world"));
+        REQUIRE(g.rmmod("kms_hello").ok());
+    } else {
+        CHECK(insmod.status != 0);
+        CHECK_THAT(insmod.err, Contains("invalid module format"));
+        CHECK_THAT(log, Contains(fmt::format("kms_hello: version magic '{}' should be '{}'",
+                                             copy.new_vermagic, copy.old_vermagic)));
+        CHECK_FALSE(is_loaded(g, "kms_hello"));
+    }
     REQUIRE(g.run("rm -r /tmp/vermagic").status == 0);
     CHECK_HEALTHY(g);
 }
