@@ -292,3 +292,38 @@ list_available() {
 newest_series() {
 	available_rows "$@" | cut -d' ' -f1 | grep -v -- - | sort -V | tail -1
 }
+
+# Which suites hold given packages, from the lists already in the cache and
+# never the network: for a kernel that kmsdk fetched before it wrote
+# suite= into kernel.info. Reads "RELEASE PACKAGE=VERSION" lines (the
+# kernel's headers as kernel.info records them) and writes "RELEASE SUITE"
+# for each found; a version the lists no longer hold stays unknown. One
+# version in two suites of one release (a security update taken into a
+# point release) is one package, named by the first suite in suite_order:
+# the one a fetch takes it from.
+suites_holding() {
+	local -A sought=()
+	local release package
+	while read -r release package; do
+		if [[ -n $package ]]; then sought[$package]=$release; fi
+	done
+	((${#sought[@]})) || return 0
+	# apt's own reader: the lists are kept compressed (lz4, gz, xz...).
+	local cat_file=/usr/lib/apt/apt-helper
+	[[ -x $cat_file ]] || return 0
+	local suite found
+	local -a lists
+	for suite in $(suite_order); do
+		mapfile -t lists < <(compgen -G "$apt_dir/$suite/lists/*_Packages*")
+		((${#lists[@]})) || continue
+		while read -r found; do
+			[[ -n ${sought[$found]:-} ]] || continue
+			echo "${sought[$found]} $suite"
+			unset 'sought[$found]'
+		done < <("$cat_file" cat-file "${lists[@]}" 2>/dev/null |
+			grep -E '^(Package: linux-headers-|Version: |$)' |
+			awk '/^$/ { p = "" } /^Package: linux-headers-/ { p = $2 } /^Version: / && p != "" { print p "=" $2; p = "" }' |
+			grep -Fx -f <(printf '%s\n' "${!sought[@]}"))
+		((${#sought[@]})) || break
+	done
+}

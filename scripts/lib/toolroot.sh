@@ -80,3 +80,49 @@ ensure_root() {
 	trap - EXIT INT TERM
 	say "build root $root ready ($(du -sh "$root" 2>/dev/null | cut -f1))"
 }
+
+# The roots in the cache, by name (trixie-gcc-14), one per line. Those
+# still being made (.partial-*) are not roots yet.
+cached_roots() {
+	local dir
+	for dir in "$roots_dir"/*/; do
+		if [[ -d $dir ]]; then basename "$dir"; fi
+	done | sort -V
+}
+
+# A root as the user names it: trixie-gcc-14, roots/trixie-gcc-14, or its
+# path. Prints the folder; dies naming the roots there are.
+root_named() {
+	local name=${1%/}
+	[[ $name == */* && $(realpath -m -- "$(dirname -- "$name")") == "$(realpath -m -- "$roots_dir")" ]] &&
+		name=$(basename -- "$name")
+	name=${name#roots/}
+	if [[ -z $name || $name == */* || $name == .* || ! -d $roots_dir/$name ]]; then
+		local known
+		known=$(cached_roots | paste -sd' ')
+		die "no build root '$1' in $roots_dir; $([[ -n $known ]] && echo "there are: $known" || echo "there are none")"
+	fi
+	echo "$roots_dir/$name"
+}
+
+# Deletes a root and says so. Whatever is mounted inside it (a bind of
+# /home, say) is not the root's: rm would go through a bind of the same
+# file system, so a mount refuses the removal rather than risk it.
+# (kmsdk-toolchain.sh's own mounts live in a namespace of their own and
+# are not seen here.)
+remove_root() {
+	local root=$1 why=$2 size mounts
+	size=$(du -sh "$root" 2>/dev/null | cut -f1) || true
+	mounts=$(awk -v dir="$(realpath -m -- "$root")" \
+		'$5 == dir || index($5, dir "/") == 1 { print "  " $5 }' /proc/self/mountinfo)
+	[[ -z $mounts ]] ||
+		die "build root $root has something mounted inside, left as it is:"$'\n'"$mounts"$'\n'"unmount it (umount -R PATH) and run the remove again"
+	# A root unpacked as a normal user may hold folders without write
+	# permission, which rm cannot empty: made writable, they can.
+	if ! rm -rf --one-file-system -- "$root" 2>/dev/null; then
+		chmod -R u+w -- "$root" 2>/dev/null || true
+		rm -rf --one-file-system -- "$root" ||
+			die "cannot remove build root $root completely; remove the rest with: rm -rf $root (as root if root made it)"
+	fi
+	say "removed build root roots/$(basename "$root") (${size:-?}), $why"
+}

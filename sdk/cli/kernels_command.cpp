@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // `kmsdk kernels` runs scripts/kernels.sh, the same code scripts/setup.sh
-// fetches kernels with: list, available, fetch and remove.
+// fetches kernels with: list, available, fetch and remove (kernels, and
+// the build roots they leave unused).
 #include "commands.hpp"
 #include "executable_dir.hpp"
 #include "forwarded_signals.hpp"
@@ -71,8 +72,10 @@ int run_script(const std::vector<std::string>& words)
 Subcommand add_kernels_command(CLI::App& app)
 {
     auto words = std::make_shared<std::vector<std::string>>();
+    auto roots = std::make_shared<std::vector<std::string>>();
     auto* command = app.add_subcommand(
-        "kernels", "List the cached kernels, see what Debian's archive offers, fetch or remove");
+        "kernels", "List the cached kernels and build roots, see what Debian's archive offers, "
+                   "fetch or remove");
     command->footer(
         "SPEC: a series (6.12, 7.3), a series and flavour (6.12-rt, 6.12-cloud), a full release "
         "(6.12.117+deb12-rt-amd64), or any of them after a suite (trixie:6.12). A SPEC resolves "
@@ -83,33 +86,54 @@ Subcommand add_kernels_command(CLI::App& app)
         const char* name;
         const char* help;
         const char* operands;
-        bool required;
     };
     static constexpr Verb verbs[] = {
-        {"list", "List the cached kernels with their suite and size on disk (the default)",
-         nullptr, false},
+        {"list", "List the cached kernels with their suite and size on disk, the build roots "
+                 "with the kernels that build in them, and the cache's total (the default)",
+         nullptr},
         {"available", "List what Debian's archive offers: each series and flavour, its suite "
                       "and newest release",
-         "Suites to list (default: every suite kmsdk reads)", false},
+         "Suites to list (default: every suite kmsdk reads)"},
         {"fetch", "Fetch kernels from Debian's archive into the cache (apt-get download into "
                   "the cache; nothing is installed)",
-         "SPECs to fetch (default: 6.1 6.12)", false},
-        {"remove", "Delete cached kernels, with their snapshots and base initramfs",
-         "SPECs of cached kernels", true},
+         "SPECs to fetch (default: 6.1 6.12)"},
+        {"remove", "Delete cached kernels, with their snapshots and base initramfs, and the "
+                   "build root the last of them built in; or a build root no kernel builds in",
+         "SPECs of cached kernels"},
     };
     std::vector<std::pair<const char*, CLI::App*>> parsed;
+    CLI::App* remove = nullptr;
     for (const auto& verb : verbs) {
         auto* sub = command->add_subcommand(verb.name, verb.help);
         if (verb.operands)
             sub->add_option(verb.name == std::string_view{"available"} ? "suites" : "specs",
-                            *words, verb.operands)
-                ->required(verb.required);
+                            *words, verb.operands);
+        if (verb.name == std::string_view{"remove"})
+            remove = sub;
         parsed.emplace_back(verb.name, sub);
     }
-    return {command, [parsed, words](const std::vector<std::string>&) {
+    // A root is normally removed with its last kernel; --root is for one
+    // left behind (its kernels deleted by hand, or by an older kmsdk).
+    remove->add_option("--root", *roots,
+                       "A build root to remove, as 'kmsdk kernels list' names it "
+                       "(trixie-gcc-14); refused while a cached kernel builds in it")
+        ->type_name("NAME");
+    return {command, [parsed, words, roots, remove](const std::vector<std::string>&) {
+                // remove needs something to remove, a SPEC or a --root: a
+                // usage error (2), as CLI11 reports a missing operand.
+                if (remove->parsed() && words->empty() && roots->empty()) {
+                    fmt::print(stderr, "kmsdk: name the kernels to remove (kmsdk kernels remove "
+                                       "6.1) or a build root (--root trixie-gcc-14)\n"
+                                       "Run 'kmsdk kernels remove --help' for usage.\n");
+                    return static_cast<int>(exit_usage);
+                }
                 for (const auto& [name, sub] : parsed)
                     if (sub->parsed()) {
                         std::vector<std::string> script_words = {name};
+                        for (const auto& root : *roots) {
+                            script_words.emplace_back("--root");
+                            script_words.push_back(root);
+                        }
                         script_words.insert(script_words.end(), words->begin(), words->end());
                         return run_script(script_words);
                     }
