@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What differs between the kernels kms_edu is built for (6.1 and 6.12),
+ * What differs between the kernels kms_edu is built for (6.1 to 7.3),
  * in one place, so that the driver itself reads as code for one kernel.
  * Each entry names the release that changed the API; when the oldest
  * supported kernel passes it, the entry goes.
