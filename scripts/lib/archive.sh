@@ -211,7 +211,10 @@ resolve_spec() {
 	local flavour=
 	[[ $spec =~ ^[0-9]+\.[0-9]+-([^.]*)$ ]] && flavour=${BASH_REMATCH[1]}
 	if [[ -n $flavour && $flavour != rt && $flavour != cloud ]]; then
-		die "'$flavour' is not a flavour of Debian's kernels: a series comes as SERIES, SERIES-rt (PREEMPT_RT) and SERIES-cloud; 'kmsdk kernels available' lists them"
+		echo "kmsdk: '$flavour' is not a flavour of Debian's kernels: a series comes as SERIES, SERIES-rt (PREEMPT_RT) and SERIES-cloud. Debian's archive offers:" >&2
+		refresh_suites "${suites[@]}"
+		list_available "${suites[@]}" >&2
+		die "pick one of those, e.g. 'kmsdk kernels fetch $(newest_series "${suites[@]}")-rt'"
 	fi
 	local found
 	if ! found=$(find_in_suites "$spec" "${suites[@]}"); then
