@@ -89,11 +89,20 @@ std::string last_lines(const std::string& text, std::size_t count)
     return text.substr(pos);
 }
 
+// The distribution's bzImage: /boot/vmlinuz-<release> up to 6.x, and in the
+// modules' folder from 7.x, where Debian's linux-binary package keeps it.
+fs::path distribution_bzimage(const Kernel& kernel)
+{
+    auto in_boot = kernel.dir() / "root/boot" / ("vmlinuz-" + kernel.release());
+    auto beside_modules = kernel.modules_dir() / "vmlinuz";
+    return fs::exists(in_boot) || !fs::exists(beside_modules) ? in_boot : beside_modules;
+}
+
 }  // namespace
 
 NaiveRecipe::NaiveRecipe(const Kernel& kernel, fs::path workdir, const fs::path& hello_ko,
                          std::string accel)
-    : bzimage_{kernel.dir() / "root/boot" / ("vmlinuz-" + kernel.release())},
+    : bzimage_{distribution_bzimage(kernel)},
       workdir_{std::move(workdir)},
       accel_{std::move(accel)}
 {
