@@ -31,8 +31,10 @@ readonly packages=(
 	# build roots for kernels of another Debian release (7.x); uidmap makes
 	# them as a normal user
 	mmdebstrap uidmap
-	# guests
-	qemu-system-x86 busybox-static cpio
+	# guests: busybox for the small tools, and Debian's own (kmod above,
+	# util-linux's dmesg, mount's mount and umount, iproute2's ip, dash), which
+	# guests carry with their shared libraries in place of busybox's applets
+	qemu-system-x86 busybox-static cpio util-linux mount iproute2 dash libc-bin
 	# editor support for module code
 	clangd
 	# the protocol decoder's fuzzer (make fuzz): clang's libFuzzer and sanitizers

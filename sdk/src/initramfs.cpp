@@ -3,32 +3,27 @@
 
 #include "kmsdk/cpio.hpp"
 #include "kmsdk/module_closure.hpp"
-#include "unique_fd.hpp"
+#include "guest_tools.hpp"
+#include "host_command.hpp"
 
 #include <fmt/format.h>
 
 #include <array>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
-#include <system_error>
 
 #include <elf.h>
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace kmsdk {
 namespace fs = std::filesystem;
 namespace {
 
 // Bump when the archive's layout changes, so cached archives are rebuilt.
-constexpr std::uint64_t layout_version = 1;
+constexpr std::uint64_t layout_version = 2;
 
 // busybox modinfo and depmod need these; the agent runs depmod at boot,
 // and modules.builtin is how it learns which modules are built in.
@@ -49,61 +44,11 @@ struct Ingredients {
     std::string release;
     std::string agent;
     std::string busybox;
+    detail::GuestTools tools;
     std::vector<KernelModuleFile> modules;
     std::vector<std::string> module_sources;  // as cached, maybe compressed
     std::vector<std::pair<std::string_view, std::string>> indexes;
 };
-
-struct SpawnActions {
-    SpawnActions() { posix_spawn_file_actions_init(&actions); }
-    SpawnActions(const SpawnActions&) = delete;
-    SpawnActions& operator=(const SpawnActions&) = delete;
-    ~SpawnActions() { posix_spawn_file_actions_destroy(&actions); }
-    posix_spawn_file_actions_t actions;
-};
-
-// What a short-lived command prints on stdout; throws unless it exits 0.
-std::string output_of(const std::vector<std::string>& argv)
-{
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-        throw std::system_error(errno, std::generic_category(), "pipe2");
-    detail::UniqueFd read_end{pipe_fds[0]};
-    detail::UniqueFd write_end{pipe_fds[1]};
-
-    SpawnActions spawn;
-    posix_spawn_file_actions_addopen(&spawn.actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&spawn.actions, write_end.get(), STDOUT_FILENO);
-    std::vector<char*> args;
-    for (const auto& arg : argv)
-        args.push_back(const_cast<char*>(arg.c_str()));
-    args.push_back(nullptr);
-
-    pid_t pid = -1;
-    if (int err = posix_spawn(&pid, args[0], &spawn.actions, nullptr, args.data(), environ); err != 0)
-        throw std::runtime_error(
-            fmt::format("cannot run {}: {}; check that it exists and is executable", argv[0],
-                        std::strerror(err)));
-    write_end.reset();
-
-    std::string output;
-    char buffer[4096];
-    for (;;) {
-        ssize_t got = ::read(read_end.get(), buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            break;
-        output.append(buffer, static_cast<std::size_t>(got));
-    }
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error(fmt::format("{} {} failed (wait status {}); check that it works",
-                                             argv[0], argv.size() > 1 ? argv[1] : "", status));
-    return output;
-}
 
 // A dynamically linked /init or busybox finds no libc in the guest and
 // fails with a bare "not found" or a kernel panic: refuse it here.
@@ -147,6 +92,9 @@ Ingredients gather(const InitramfsInputs& inputs)
     require_static(parts.busybox, inputs.busybox,
                    "install busybox-static (apt-get install busybox-static)");
 
+    if (inputs.debian_tools)
+        parts.tools = detail::find_guest_tools(detail::default_guest_tools());
+
     parts.modules = ModuleClosure{inputs.kernel}.resolve(inputs.channel_modules);
     for (const auto& module : parts.modules)
         parts.module_sources.push_back(read_file(module.source));
@@ -161,6 +109,16 @@ std::string cache_key(const Ingredients& parts)
 {
     ContentHash hash;
     hash.add(layout_version).add(parts.release).add(parts.agent).add(parts.busybox);
+    // The host's tools by name, size and time: a package upgrade changes
+    // them, and reading their bytes for every guest would cost more.
+    hash.add(parts.tools.files.size());
+    for (const auto& file : parts.tools.files)
+        hash.add(file.guest_path.string())
+            .add(file.source.string())
+            .add(file.size)
+            .add(static_cast<std::uint64_t>(file.modified_ns));
+    for (const auto& [applet, program] : parts.tools.applets)
+        hash.add(applet).add(program);
     hash.add(parts.modules.size());
     for (std::size_t i = 0; i < parts.modules.size(); ++i)
         hash.add(parts.modules[i].name)
@@ -176,7 +134,7 @@ std::string cache_key(const Ingredients& parts)
 std::vector<std::string> applet_paths(const fs::path& busybox)
 {
     std::vector<std::string> paths;
-    std::istringstream lines{output_of({busybox.string(), "--list-full"})};
+    std::istringstream lines{detail::output_of({busybox.string(), "--list-full"})};
     for (std::string line; std::getline(lines, line);)
         if (!line.empty() && line != "bin/busybox")
             paths.push_back(line);
@@ -186,6 +144,36 @@ std::vector<std::string> applet_paths(const fs::path& busybox)
             "busybox-static)",
             busybox.string()));
     return paths;
+}
+
+// busybox's applet links, except where a Debian tool of the same name
+// takes the applet's place: there the link points at the tool, whose
+// program, libraries and loader go in at their host paths.
+void add_applets(CpioWriter& cpio, const std::vector<std::string>& busybox_applets,
+                 const detail::GuestTools& tools)
+{
+    std::map<std::string, std::string, std::less<>> tool_for(tools.applets.begin(),
+                                                             tools.applets.end());
+    std::set<std::string, std::less<>> tool_files;
+    for (const auto& file : tools.files) {
+        auto path = file.guest_path.relative_path().string();
+        tool_files.insert(path);
+        auto mode = static_cast<std::uint32_t>(fs::status(file.source).permissions()) & 0755;
+        cpio.add_file(path, read_file(file.source), mode);
+    }
+    for (const auto& applet : busybox_applets) {
+        if (tool_files.contains(applet))
+            continue;
+        auto name = fs::path{applet}.filename().string();
+        auto tool = tool_for.find(name);
+        cpio.add_symlink(applet, tool == tool_for.end() ? "/bin/busybox" : tool->second);
+        if (tool != tool_for.end())
+            tool_for.erase(tool);
+    }
+    // A tool busybox has no applet for goes where a Debian system has it.
+    for (const auto& [name, program] : tool_for)
+        if (!tool_files.contains("usr/sbin/" + name))
+            cpio.add_symlink("usr/sbin/" + name, program);
 }
 
 std::string build_archive(const Ingredients& parts, const fs::path& busybox)
@@ -201,8 +189,7 @@ std::string build_archive(const Ingredients& parts, const fs::path& busybox)
     cpio.add_char_device("dev/console", 5, 1, 0600);
 
     cpio.add_file("bin/busybox", parts.busybox, 0755);
-    for (const auto& applet : applet_paths(busybox))
-        cpio.add_symlink(applet, "/bin/busybox");
+    add_applets(cpio, applet_paths(busybox), parts.tools);
 
     cpio.add_file("init", parts.agent, 0755);
 

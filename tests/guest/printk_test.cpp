@@ -2,8 +2,8 @@
 // kms_printk in a real kernel: every message goes to the log buffer with its
 // level, only those below the console log level (the first number of
 // /proc/sys/kernel/printk) reach the serial console, pr_debug() prints only
-// once dynamic debug turns it on, and busybox `dmesg -c` clears what dmesg
-// shows.
+// once dynamic debug turns it on, and util-linux's `dmesg -c` and `dmesg -C`
+// clear what dmesg shows.
 #include "guest_suite.hpp"
 
 #include <fmt/format.h>
@@ -184,6 +184,26 @@ TEST_CASE("pr_debug prints only once dynamic debug enables it", "[printk]")
     CHECK_HEALTHY(g);
 }
 
+TEST_CASE("dmesg -C clears the log without printing it", "[printk]")
+{
+    auto& g = guest();
+    REQUIRE(g.run("insmod kms_printk.ko").status == 0);
+    emit(g, "beforewipe");
+    CHECK_THAT(g.run("dmesg").out, Contains("kms_printk: beforewipe: level 6"));
+
+    auto wiped = g.run("dmesg -C");
+    REQUIRE(wiped.status == 0);
+    CHECK(wiped.out.empty());
+    CHECK_FALSE(has(g.run("dmesg").out, "beforewipe"));
+    // busybox's dmesg, the guest's before kmsdk carried util-linux's, has
+    // no -C.
+    auto busybox = g.run("busybox dmesg -C");
+    CHECK(busybox.status != 0);
+    CHECK_THAT(busybox.err, Contains("invalid option -- 'C'"));
+    REQUIRE(g.run("rmmod kms_printk").status == 0);
+    CHECK_HEALTHY(g);
+}
+
 TEST_CASE("dmesg -c prints the log and clears it, for dmesg but not for /dev/kmsg", "[printk]")
 {
     auto& g = guest();
@@ -242,14 +262,26 @@ TEST_CASE("the log keeps each message's level: dmesg -r and /dev/kmsg show it", 
     CHECK_THAT(cooked[0], StartsWith("["));
 
     // A line written to /dev/kmsg is a message from user space: facility
-    // 1 (user), level 4 unless it says otherwise, so <12> = 1*8+4.
+    // 1 (user), level 4 unless it says otherwise, so <12> = 1*8+4. dmesg -x
+    // decodes the two. util-linux 2.38's dmesg -r prints the facility
+    // unshifted, or'ed with the level (1|4 = <5>, 1|3 = <3>); busybox's
+    // dmesg -r prints the kernel's number.
     REQUIRE(g.run("echo kmsdk-from-user-space > /dev/kmsg").status == 0);
     REQUIRE(g.run("echo '<3>kmsdk-user-error' > /dev/kmsg").status == 0);
-    raw = g.run("dmesg -r");
-    auto user = lines_with(raw.out, "kmsdk-from-user-space");
+    auto decoded = g.run("dmesg -x");
+    REQUIRE(decoded.status == 0);
+    auto user = lines_with(decoded.out, "kmsdk-from-user-space");
+    REQUIRE(user.size() == 1);
+    CHECK_THAT(user[0], StartsWith("user  :warn  : ["));
+    auto user_error = lines_with(decoded.out, "kmsdk-user-error");
+    REQUIRE(user_error.size() == 1);
+    CHECK_THAT(user_error[0], StartsWith("user  :err   : ["));
+    auto kernels_number = g.run("busybox dmesg -r");
+    REQUIRE(kernels_number.status == 0);
+    user = lines_with(kernels_number.out, "kmsdk-from-user-space");
     REQUIRE(user.size() == 1);
     CHECK_THAT(user[0], StartsWith("<12>"));
-    auto user_error = lines_with(raw.out, "kmsdk-user-error");
+    user_error = lines_with(kernels_number.out, "kmsdk-user-error");
     REQUIRE(user_error.size() == 1);
     CHECK_THAT(user_error[0], StartsWith("<11>"));
 

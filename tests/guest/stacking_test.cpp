@@ -108,7 +108,8 @@ TEST_CASE("insmod loads no dependency: kms_consumer alone fails with Unknown sym
     CommandResult insmod;
     auto log = kernel_log_during(g, [&] { insmod = g.run("insmod kms_consumer.ko"); });
     CHECK(insmod.status != 0);
-    CHECK_THAT(insmod.err, Contains("unknown symbol in module"));
+    CHECK(insmod.err ==
+          "insmod: ERROR: could not insert module kms_consumer.ko: Unknown symbol in module\n");
     // The kernel names each symbol it could not resolve, with -ENOENT.
     CHECK_THAT(log, Contains("kms_consumer: Unknown symbol kms_core_add (err -2)"));
     CHECK_THAT(log, Contains("kms_consumer: Unknown symbol kms_core_gpl_mul (err -2)"));
@@ -273,7 +274,8 @@ TEST_CASE("a proprietary module is refused the GPL-only symbol, and taints the k
     CommandResult insmod;
     auto first = kernel_log_during(g, [&] { insmod = g.run("insmod kms_proprietary.ko"); });
     CHECK(insmod.status != 0);
-    CHECK_THAT(insmod.err, Contains("unknown symbol in module"));
+    CHECK(insmod.err ==
+          "insmod: ERROR: could not insert module kms_proprietary.ko: Unknown symbol in module\n");
     // The license is read first, and taints; then the GPL-only symbol is
     // not resolved for a module that is not GPL-compatible.
     CHECK_THAT(first, Contains("kms_proprietary: module license 'Proprietary' taints kernel."));
@@ -284,7 +286,6 @@ TEST_CASE("a proprietary module is refused the GPL-only symbol, and taints the k
     CHECK_THAT(health.new_taints, Contains("P"));
     CHECK(health.problems.empty());
     CHECK((taint_mask(g) & taint_proprietary_module) != 0);
-    CHECK_THAT(g.run("lsmod").out, Contains("Tainted: P"));
 
     // Again: refused the same way, and the kernel, tainted already, does not
     // say so twice.
@@ -312,9 +313,12 @@ TEST_CASE("rmmod -f does not remove a module that another module holds", "[stack
     auto forced = g.rmmod("kms_core", true);
     CHECK(forced.error == EAGAIN);
     CHECK_THAT(forced.message, Contains("Resource temporarily unavailable"));
-    auto busybox = g.run("rmmod -f kms_core");
-    CHECK(busybox.status != 0);
-    CHECK_THAT(busybox.err, Contains("Resource temporarily unavailable"));
+    // kmod's rmmod -f asks the kernel, and says what it answered.
+    auto rmmod = g.run("rmmod -f kms_core");
+    CHECK(rmmod.status != 0);
+    CHECK_THAT(rmmod.err,
+               Contains("rmmod: ERROR: could not remove module kms_core: Resource temporarily "
+                        "unavailable"));
     CHECK(is_loaded(g, "kms_core"));
     CHECK(is_loaded(g, "kms_consumer"));
     // Refused before anything was forced: no taint R.
@@ -352,7 +356,7 @@ TEST_CASE("an open file holds kms_refheld: rmmod fails, rmmod -f unloads it and 
         auto forced = kernel_log_during(g, [&] { REQUIRE(g.rmmod("kms_refheld", true).ok()); });
         CHECK_THAT(forced, Contains("kms_refheld: unloaded"));
     }
-    SECTION("busybox rmmod -f")
+    SECTION("rmmod -f")
     {
         auto forced = kernel_log_during(g, [&] { REQUIRE(g.run("rmmod -f kms_refheld").ok()); });
         CHECK_THAT(forced, Contains("kms_refheld: unloaded"));
@@ -418,7 +422,8 @@ TEST_CASE("kms_checksum needs libcrc32c where the kernel builds it as a module, 
     auto plain = kernel_log_during(g, [&] {
         auto insmod = g.run("insmod kms_checksum.ko");
         CHECK(insmod.status != 0);
-        CHECK_THAT(insmod.err, Contains("unknown symbol in module"));
+        CHECK(insmod.err ==
+              "insmod: ERROR: could not insert module kms_checksum.ko: Unknown symbol in module\n");
     });
     CHECK_THAT(plain, Contains("kms_checksum: Unknown symbol crc32c (err -2)"));
 

@@ -207,15 +207,16 @@ TEST_CASE("a module built for the other kernel is refused as an invalid module f
     auto& g = guest();
     const auto reason = expected_refusal(other);
 
-    // busybox words ENOEXEC in lower case, kmod (and the agent) as
-    // "Invalid module format". busybox tries init_module after
-    // finit_module, so it logs twice.
-    auto by_busybox = kernel_log_during(g, [&] {
+    // kmod's insmod (and the agent) word ENOEXEC from finit_module as
+    // "Invalid module format"; its modprobe prints strerror's "Exec format
+    // error". Each asks the kernel once, so each refusal is logged once.
+    auto by_insmod = kernel_log_during(g, [&] {
         auto insmod = g.run("insmod kms_hello.ko");
         CHECK(insmod.status != 0);
-        CHECK_THAT(insmod.err, Contains("can't insert 'kms_hello.ko': invalid module format"));
+        CHECK(insmod.err ==
+              "insmod: ERROR: could not insert module kms_hello.ko: Invalid module format\n");
     });
-    CHECK_THAT(by_busybox, Contains(reason));
+    CHECK(lines_with(by_insmod, reason).size() == 1);
 
     auto by_agent = kernel_log_during(g, [&] {
         auto result = g.insmod("kms_hello");
@@ -227,16 +228,16 @@ TEST_CASE("a module built for the other kernel is refused as an invalid module f
     auto by_modprobe = kernel_log_during(g, [&] {
         auto modprobe = g.modprobe("kms_hello");
         CHECK_FALSE(modprobe.ok());
-        CHECK_THAT(modprobe.err, Contains("can't load module kms_hello (extra/kms_hello.ko): "
-                                          "invalid module format"));
+        CHECK_THAT(modprobe.err,
+                   Contains("modprobe: ERROR: could not insert 'kms_hello': Exec format error"));
     });
-    CHECK_THAT(by_modprobe, Contains(reason));
+    CHECK(lines_with(by_modprobe, reason).size() == 1);
 
     // Refused before any of its code ran.
-    CHECK(lines_with(by_busybox + by_agent + by_modprobe, "hello, world").empty());
+    CHECK(lines_with(by_insmod + by_agent + by_modprobe, "hello, world").empty());
     CHECK_FALSE(is_loaded(g, "kms_hello"));
     if (taints_for_missing_versions(other)) {
-        CHECK_THAT(by_busybox, Contains("kms_hello: module_layout: kernel tainted."));
+        CHECK_THAT(by_insmod, Contains("kms_hello: module_layout: kernel tainted."));
         CHECK(g.health().new_taints == "F");
         g.reboot();  // no rmmod takes a taint away
     }
@@ -266,7 +267,8 @@ TEST_CASE("the release in vermagic is compared only without MODVERSIONS: a copy 
         REQUIRE(g.rmmod("kms_hello").ok());
     } else {
         CHECK(insmod.status != 0);
-        CHECK_THAT(insmod.err, Contains("invalid module format"));
+        CHECK(insmod.err == "insmod: ERROR: could not insert module /tmp/vermagic/kms_hello.ko: "
+                            "Invalid module format\n");
         CHECK_THAT(log, Contains(fmt::format("kms_hello: version magic '{}' should be '{}'",
                                              copy.new_vermagic, copy.old_vermagic)));
         CHECK_FALSE(is_loaded(g, "kms_hello"));
@@ -290,12 +292,13 @@ TEST_CASE("the rest of vermagic must match: a copy that says it was built withou
 
     const auto reason = fmt::format("kms_hello: version magic '{}' should be '{}'",
                                     copy.new_vermagic, copy.old_vermagic);
-    auto by_busybox = kernel_log_during(g, [&] {
+    auto by_insmod = kernel_log_during(g, [&] {
         auto insmod = g.run("insmod /tmp/vermagic/kms_hello.ko");
         CHECK(insmod.status != 0);
-        CHECK_THAT(insmod.err, Contains("invalid module format"));
+        CHECK(insmod.err == "insmod: ERROR: could not insert module /tmp/vermagic/kms_hello.ko: "
+                            "Invalid module format\n");
     });
-    CHECK_THAT(by_busybox, Contains(reason));
+    CHECK(lines_with(by_insmod, reason).size() == 1);
 
     auto by_agent = kernel_log_during(g, [&] {
         auto result = g.insmod("/tmp/vermagic/kms_hello.ko");

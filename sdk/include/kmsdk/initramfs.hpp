@@ -2,9 +2,11 @@
 //
 // The base initramfs of a kernel: what every guest on it boots with, built
 // once and cached. An uncompressed newc cpio holding busybox and its applet
-// links, the agent as /init, and the kernel's own modules the agent loads
-// for its channel (virtio_pci, virtio_console and their closure, where the
-// kernel has them as modules). Modules under test are not in it: they
+// links, Debian's own kmod (insmod, rmmod, lsmod, modinfo, modprobe,
+// depmod), dmesg, mount, umount and ip from the host with their shared
+// libraries, the agent as /init, and the kernel's own modules the agent
+// loads for its channel (virtio_pci, virtio_console and their closure,
+// where the kernel has them as modules). Modules under test are not in it: they
 // travel over the channel, so one booted guest serves every module set.
 #pragma once
 
@@ -27,13 +29,16 @@ struct InitramfsInputs {
     Kernel kernel;
     std::filesystem::path agent;  // a static executable: it runs as /init
     std::filesystem::path busybox = "/bin/busybox";  // static: busybox-static
+    // The host's kmod, util-linux and iproute2 tools in place of busybox's
+    // applets of their names; false leaves busybox's.
+    bool debian_tools = true;
     // Names or aliases among the kernel's modules; their closure goes in.
     std::vector<std::string> channel_modules = {"virtio_pci", "virtio_console"};
 };
 
 // The cached archive, <cache>/initramfs/<release>/base-<key>.cpio, built
 // when missing. The key is a hash of everything that goes in (the agent,
-// busybox, each module's bytes, the kernel's module indexes, the layout's
+// busybox, the host tools' paths, sizes and times, each module's bytes, the kernel's module indexes, the layout's
 // version), so a rebuilt agent gives a new file and older ones of the same
 // release are removed. Concurrent callers each build into a temporary file
 // and rename it: all succeed and nobody reads half an archive.
