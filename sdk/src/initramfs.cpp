@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bump when the archive's layout changes, so cached archives are rebuilt.
-constexpr std::uint64_t layout_version = 2;
+constexpr std::uint64_t layout_version = 3;
 
 // busybox modinfo and depmod need these; the agent runs depmod at boot,
 // and modules.builtin is how it learns which modules are built in.
@@ -155,11 +155,18 @@ void add_applets(CpioWriter& cpio, const std::vector<std::string>& busybox_apple
     std::map<std::string, std::string, std::less<>> tool_for(tools.applets.begin(),
                                                              tools.applets.end());
     std::set<std::string, std::less<>> tool_files;
+    // Each file where the host keeps it, and a link where a program or the
+    // loader looks for it ("/lib/x86_64-linux-gnu/libbpf.so.1" ->
+    // "/usr/lib/x86_64-linux-gnu/libbpf.so.1.1.2"): some programs read a
+    // library's version from its real name.
     for (const auto& file : tools.files) {
         auto path = file.guest_path.relative_path().string();
-        tool_files.insert(path);
+        auto real = file.source.relative_path().string();
         auto mode = static_cast<std::uint32_t>(fs::status(file.source).permissions()) & 0755;
-        cpio.add_file(path, read_file(file.source), mode);
+        if (tool_files.insert(real).second)
+            cpio.add_file(real, read_file(file.source), mode);
+        if (real != path && tool_files.insert(path).second)
+            cpio.add_symlink(path, file.source.string());
     }
     for (const auto& applet : busybox_applets) {
         if (tool_files.contains(applet))

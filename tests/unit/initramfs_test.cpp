@@ -149,13 +149,37 @@ TEST_CASE("the base initramfs holds busybox and the agent and the channel module
 
         CHECK(entries["bin/busybox"].data == file_bytes("/bin/busybox"));
         CHECK(entries["bin/busybox"].mode == 0755);
-        for (std::string applet : {"bin/sh", "sbin/modprobe", "sbin/insmod", "sbin/rmmod",
-                                   "sbin/lsmod", "sbin/depmod", "sbin/modinfo", "bin/dmesg"}) {
+        for (std::string applet : {"bin/cat", "bin/ls", "bin/grep", "bin/sleep"}) {
             INFO(applet);
             REQUIRE(entries.contains(applet));
             CHECK(entries[applet].type == AE_IFLNK);
             CHECK(entries[applet].symlink == "/bin/busybox");
         }
+        // Debian's tools where busybox's applets of their names would be,
+        // each program as the host has it.
+        const std::map<std::string, std::string> tools = {
+            {"bin/sh", "/usr/bin/dash"},        {"sbin/modprobe", "/usr/bin/kmod"},
+            {"sbin/insmod", "/usr/bin/kmod"},   {"sbin/rmmod", "/usr/bin/kmod"},
+            {"sbin/lsmod", "/usr/bin/kmod"},    {"sbin/depmod", "/usr/bin/kmod"},
+            {"sbin/modinfo", "/usr/bin/kmod"},  {"bin/dmesg", "/usr/bin/dmesg"},
+            {"bin/mount", "/usr/bin/mount"},    {"bin/umount", "/usr/bin/umount"},
+        };
+        for (const auto& [applet, program] : tools) {
+            INFO(applet);
+            REQUIRE(entries.contains(applet));
+            CHECK(entries[applet].type == AE_IFLNK);
+            CHECK(entries[applet].symlink == program);
+            auto& file = entries[program.substr(1)];
+            CHECK(file.type == AE_IFREG);
+            CHECK(file.data == file_bytes(program));
+        }
+        // The loader at the path the programs name, a link to the real file.
+        const std::string loader = "lib64/ld-linux-x86-64.so.2";
+        REQUIRE(entries.contains(loader));
+        CHECK(entries[loader].type == AE_IFLNK);
+        auto real_loader = fs::canonical("/" + loader);
+        CHECK(entries[loader].symlink == real_loader.string());
+        CHECK(entries[real_loader.relative_path().string()].data == file_bytes(real_loader));
 
         CHECK(entries["dev/console"].type == AE_IFCHR);
         CHECK(entries["dev/console"].major == 5);
@@ -188,6 +212,23 @@ TEST_CASE("the base initramfs holds busybox and the agent and the channel module
         if (kernel.config_value("CONFIG_VIRTIO_CONSOLE") == "m")
             CHECK_FALSE(listed.empty());
     }
+}
+
+TEST_CASE("without Debian's tools, busybox's applets stay in their place", "[initramfs]")
+{
+    TempDir temp{"kmsdk-initramfs-test"};
+    auto agent = temp.path() / "kmsdk-agent";
+    std::ofstream{agent} << "#!/bin/sh\n# not really the agent\n";
+    auto kernel = Kernel::find("");
+    auto path = kmsdk::base_initramfs({.kernel = kernel, .agent = agent, .debian_tools = false},
+                                      temp.path() / "cache");
+    auto entries = read_cpio(file_bytes(path)).entries;
+    for (std::string applet : {"bin/sh", "sbin/insmod", "sbin/modprobe", "bin/dmesg"}) {
+        INFO(applet);
+        CHECK(entries[applet].symlink == "/bin/busybox");
+    }
+    CHECK_FALSE(entries.contains("usr/bin/kmod"));
+    CHECK_FALSE(entries.contains("lib64/ld-linux-x86-64.so.2"));
 }
 
 TEST_CASE("the base initramfs is cached by what goes into it", "[initramfs]")

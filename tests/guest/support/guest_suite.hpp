@@ -103,7 +103,7 @@ std::string hold_open(Guest& guest, std::string_view node, std::string_view modu
 
 // rmmod of a module in use (by an open file, or by the modules `users`
 // names as lsmod does) fails and leaves it loaded: the agent words it as
-// kmod does (EBUSY, "in use"), busybox passes the kernel's EAGAIN on.
+// kmod does (EBUSY, "in use"), and kmod's rmmod says the same.
 void check_rmmod_refused_in_use(Guest& guest, std::string_view module,
                                 std::string_view users = "");
 
