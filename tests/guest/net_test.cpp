@@ -64,27 +64,6 @@ constexpr std::uint64_t arp_request_bytes = 42;
 // busybox ping's echo request: 14 + IPv4 20 + ICMP 8 + 56 bytes of data.
 constexpr std::uint64_t echo_request_bytes = 98;
 
-// Unloads kms_net at the end of a case that loaded it, also when an
-// assertion stopped the case early, so that the next case finds no kms0.
-class UnloadAtEnd {
-public:
-    explicit UnloadAtEnd(Guest& g) : guest_{g} {}
-    UnloadAtEnd(const UnloadAtEnd&) = delete;
-    UnloadAtEnd& operator=(const UnloadAtEnd&) = delete;
-    ~UnloadAtEnd()
-    {
-        try {
-            if (is_loaded(guest_, "kms_net"))
-                guest_.rmmod("kms_net");
-        } catch (...) {
-            // A guest that died boots again for the next case.
-        }
-    }
-
-private:
-    Guest& guest_;
-};
-
 // Loads kms_net and configures kms0 as a user would: IPv6 off on it (so
 // that only what the case sends is counted), ARP off if asked, then up
 // with 10.99.0.1/24, which puts 10.99.0.2 on its link.
@@ -148,7 +127,7 @@ TEST_CASE("insmod registers kms0, an Ethernet interface that is down, with its c
 {
     auto& g = guest();
     REQUIRE_FALSE(exists(g, "/sys/class/net/kms0"));
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_net"};
 
     auto log = kernel_log_during(g, [&] { REQUIRE(g.run("insmod kms_net.ko").ok()); });
     REQUIRE(exists(g, "/sys/class/net/kms0"));
@@ -194,7 +173,7 @@ TEST_CASE("with IPv6 on, kms0 is given packets as soon as it is up, before anyon
           "[net]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_net"};
     REQUIRE(g.insmod("kms_net").ok());
     REQUIRE(g.run("ip link set kms0 up").ok());
     // Multicast listener reports, duplicate address detection for the
@@ -216,7 +195,7 @@ TEST_CASE("a ping of an on-link address gives the driver ARP requests, never the
           "[net]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_net"};
     bring_up_kms0(g, true);
     CHECK(attribute(g, "flags") == "0x1003");  // and IFF_UP
     CHECK(attribute(g, "operstate") == "unknown");  // the driver reports no link state
@@ -256,7 +235,7 @@ TEST_CASE("a ping of an on-link address gives the driver ARP requests, never the
 TEST_CASE("with ARP off, the driver is given the three echo requests themselves", "[net]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_net"};
     bring_up_kms0(g, false);
     CHECK(attribute(g, "flags") == "0x1083");  // and IFF_NOARP
     auto link = g.run("ip link show kms0");
@@ -279,7 +258,7 @@ TEST_CASE("rmmod works while kms0 is up and addressed: the interface, its addres
           "[net]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_net"};
     REQUIRE(g.insmod("kms_net").ok());
     REQUIRE(g.run("ip link set kms0 up").ok());
     REQUIRE(g.run("ip addr add 10.99.0.1/24 dev kms0").ok());

@@ -30,20 +30,6 @@ Guest& guest()
     });
 }
 
-// Unloads kms_params when a test case ends, should it stop half-way with
-// the module loaded, so that the next case starts from an unloaded module.
-struct UnloadAtEnd {
-    Guest& g;
-    ~UnloadAtEnd()
-    {
-        try {
-            if (is_loaded(g, "kms_params"))
-                g.rmmod("kms_params");
-        } catch (const GuestError&) {
-        }
-    }
-};
-
 // A parameter's value as its sysfs file shows it, without the newline.
 std::string param(Guest& g, const std::string& name)
 {
@@ -77,7 +63,7 @@ std::map<std::string, std::string> parameter_files(Guest& g)
 TEST_CASE("insmod gives a parameter of every type its value, and sysfs shows it", "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     // sh removes the single quotes; insmod joins its arguments with
     // spaces, so the kernel gets word="hello world" and its parser keeps
     // what is inside the double quotes as one value.
@@ -121,7 +107,7 @@ TEST_CASE("each parameter's sysfs file has the mode the module gave it, and mode
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     REQUIRE(g.insmod("kms_params").ok());
     const std::map<std::string, std::string> expected{
         {"number", "444"}, {"verbose", "644"}, {"word", "444"},  {"small", "444"},
@@ -137,7 +123,7 @@ TEST_CASE("Guest::insmod passes its parameters as one string, double quotes incl
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     // A bool given without a value is set: verbose alone means Y.
     auto log = kernel_log_during(g, [&] {
         auto result = g.insmod("kms_params", R"(word="hello world" values=3,4 verbose)");
@@ -155,7 +141,7 @@ TEST_CASE("without double quotes a space ends a string, and the rest is an unkno
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     auto log = kernel_log_during(g, [&] {
         REQUIRE(g.run("insmod kms_params.ko word=hello world").status == 0);
     });
@@ -169,7 +155,7 @@ TEST_CASE("root changes a 0644 or 0600 parameter at run time, and the module see
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     REQUIRE(g.insmod("kms_params").ok());
     REQUIRE(param(g, "level") == "4");
 
@@ -198,7 +184,7 @@ TEST_CASE("root changes a 0644 or 0600 parameter at run time, and the module see
 TEST_CASE("level's setter refuses a value out of range written at run time", "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     REQUIRE(g.insmod("kms_params", "level=3").ok());
 
     auto log = kernel_log_during(g, [&] {
@@ -220,7 +206,7 @@ TEST_CASE("level's setter refuses a value out of range written at run time", "[p
 TEST_CASE("a 0444 parameter cannot be written, not even by root", "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     REQUIRE(g.insmod("kms_params", "number=5").ok());
     REQUIRE(g.run("id -u").out == "0\n");
 
@@ -259,7 +245,7 @@ TEST_CASE("a value a parameter cannot take makes insmod fail, dmesg says why, "
     };
 
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     for (const auto& refusal : refusals) {
         INFO("insmod kms_params.ko " << refusal.params);
         // kmod's insmod words EINVAL from finit_module as "Invalid
@@ -297,7 +283,7 @@ TEST_CASE("the seed's `number =9080 word = \"Module_params\"` fails: spaces arou
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     // The kernel gets "number =9080 word = Module_params": number and word
     // without a value, and three names it does not know.
     auto log = kernel_log_during(g, [&] {
@@ -326,7 +312,7 @@ TEST_CASE("an unknown parameter is only warned about: the module loads", "[param
     // The kernel ignores names a module does not declare (both 6.1 and
     // 6.12): insmod succeeds and dmesg has a warning.
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     auto by_insmod = kernel_log_during(g, [&] {
         REQUIRE(g.run("insmod kms_params.ko nosuch=1 number=8").status == 0);
     });
@@ -347,7 +333,7 @@ TEST_CASE("module_param_named: the parameter is debug, its variable's name kms_p
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     auto named = kernel_log_during(g, [&] { REQUIRE(g.insmod("kms_params", "debug=1").ok()); });
     CHECK_THAT(named, Contains("kms_params: debug=1"));
     CHECK(param(g, "debug") == "1");
@@ -391,7 +377,7 @@ TEST_CASE("modprobe applies the options in /etc/modprobe.d, insmod does not read
           "[params]")
 {
     auto& g = guest();
-    UnloadAtEnd unload{g};
+    UnloadAtEnd unload{g, "kms_params"};
     REQUIRE(g.read("/etc/modprobe.d/kms_params.conf") == modprobe_options);
 
     auto log = kernel_log_during(g, [&] { REQUIRE(g.modprobe("kms_params").ok()); });

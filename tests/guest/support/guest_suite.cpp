@@ -160,6 +160,16 @@ std::string hold_open(Guest& guest, std::string_view node, std::string_view modu
     return pid[0];
 }
 
+UnloadAtEnd::~UnloadAtEnd()
+{
+    try {
+        if (is_loaded(guest_, module_))
+            guest_.rmmod(module_);
+    } catch (...) {
+        // A guest that died boots again for the next case.
+    }
+}
+
 void check_rmmod_refused_in_use(Guest& guest, std::string_view module, std::string_view users)
 {
     auto refused = guest.rmmod(module);

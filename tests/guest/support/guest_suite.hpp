@@ -35,6 +35,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace kmsdk::test {
@@ -100,6 +101,20 @@ std::string wait_for_refcount_script(std::string_view module, int count);
 // file whose fops name `module` as owner holds the module), waits until the
 // reference shows, and returns the holder's pid.
 std::string hold_open(Guest& guest, std::string_view node, std::string_view module);
+
+// Unloads a module when a test case ends, should it stop half-way with the
+// module loaded, so that the next case starts without it.
+class UnloadAtEnd {
+public:
+    UnloadAtEnd(Guest& guest, std::string module) : guest_{guest}, module_{std::move(module)} {}
+    UnloadAtEnd(const UnloadAtEnd&) = delete;
+    UnloadAtEnd& operator=(const UnloadAtEnd&) = delete;
+    ~UnloadAtEnd();
+
+private:
+    Guest& guest_;
+    std::string module_;
+};
 
 // rmmod of a module in use (by an open file, or by the modules `users`
 // names as lsmod does) fails and leaves it loaded: the agent words it as
