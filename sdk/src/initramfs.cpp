@@ -23,16 +23,17 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bump when the archive's layout changes, so cached archives are rebuilt.
-constexpr std::uint64_t layout_version = 3;
+constexpr std::uint64_t layout_version = 4;
 
 // busybox modinfo and depmod need these; the agent runs depmod at boot,
 // and modules.builtin is how it learns which modules are built in.
 constexpr std::array<std::string_view, 3> module_indexes = {
     "modules.builtin", "modules.builtin.modinfo", "modules.order"};
 
-constexpr std::array<std::string_view, 15> base_directories = {
+// /mnt too: the place a user mounts a filesystem on, as on any Debian.
+constexpr std::array<std::string_view, 16> base_directories = {
     "bin", "sbin", "usr/bin", "usr/sbin", "etc",  "etc/kmsdk", "etc/modprobe.d",
-    "etc/modules-load.d", "proc", "sys", "dev", "tmp", "run", "root", "lib/modules"};
+    "etc/modules-load.d", "proc", "sys", "dev", "tmp", "run", "root", "lib/modules", "mnt"};
 
 // A stale temporary file is one a builder left behind when it died; a
 // younger one may belong to a builder still at work.

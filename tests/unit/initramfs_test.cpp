@@ -184,7 +184,7 @@ TEST_CASE("the base initramfs holds busybox and the agent and the channel module
         CHECK(entries["dev/console"].type == AE_IFCHR);
         CHECK(entries["dev/console"].major == 5);
         CHECK(entries["dev/console"].minor == 1);
-        for (std::string dir : {"proc", "sys", "dev", "tmp", "run", "etc/modprobe.d",
+        for (std::string dir : {"proc", "sys", "dev", "tmp", "run", "mnt", "etc/modprobe.d",
                                 "etc/modules-load.d", "usr/sbin"})
             CHECK(entries[dir].type == AE_IFDIR);
         CHECK(entries["lib/modules/" + release + "/extra"].type == AE_IFDIR);
