@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <memory>
 
 namespace kmsdk::cli {
@@ -38,6 +39,10 @@ double to_ms(std::chrono::nanoseconds duration)
 int cycle(CycleArgs args)
 {
     auto name = ModuleInfo::read(args.ko).name();
+    // The guest has the file under its own name (kms-hello-1.ko holds
+    // kms_hello_1); one not named *.ko is staged as <name>.ko.
+    auto file = std::filesystem::path{args.ko}.filename().string();
+    auto staged = file.ends_with(".ko") ? file : name + ".ko";
     args.guest.modules.push_back(args.ko);
     auto guest = boot_guest(args.guest);
     const auto& signals = ForwardedSignals::install();
@@ -57,7 +62,7 @@ int cycle(CycleArgs args)
             // a signal to: stop between them.
             signals.stop_if_received(fmt::format("after {} of {} cycles", i - 1, args.cycles));
             auto started = std::chrono::steady_clock::now();
-            auto loaded = guest.insmod(name, args.params);
+            auto loaded = guest.insmod(staged, args.params);
             if (!loaded.ok())
                 return failed(progress, i, "insmod", loaded);
             auto removed = guest.rmmod(name);

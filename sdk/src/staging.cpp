@@ -47,7 +47,12 @@ StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel)
         // Checked here, on the host, so a corrupt file fails before a boot.
         auto name = ModuleInfo::read(ko).name();
         provided.insert(name);
-        extra.push_back({modules_root + "extra/" + name + ".ko", read_file(ko), 0644});
+        // The file keeps its own name, as a copy would: kms-hello-1.ko holds
+        // the module kms_hello_1, and insmod takes the file's name.
+        auto file = ko.filename().string();
+        if (!file.ends_with(".ko"))
+            file = name + ".ko";
+        extra.push_back({modules_root + "extra/" + file, read_file(ko), 0644});
     }
 
     ModuleClosure closure{kernel};

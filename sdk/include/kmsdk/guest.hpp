@@ -303,7 +303,7 @@ public:
     // ("kms_hello") means the staged kms_hello.ko.
     ModuleResult insmod(std::string_view module, std::string_view params = "");
     ModuleResult rmmod(std::string_view name, bool force = false);
-    // busybox modprobe with these arguments; a failure's message carries
+    // The guest's modprobe (kmod's) with these arguments; a failure's message carries
     // what the kernel logged meanwhile.
     CommandResult modprobe(std::string_view args);
     // Names of loaded modules, from /proc/modules.
