@@ -8,11 +8,13 @@
 # --variant=minbase (debootstrap's minbase, made with apt; as a normal user
 # in a user namespace), and Kbuild then runs inside it
 # (sdk/cmake/kmsdk-toolchain.sh). root.info, written last, marks a root
-# complete: one cut short is made again.
+# complete and lists its packages: one cut short, or made with another
+# list, is made again.
 
 readonly roots_dir=$cache/roots
-# What Kbuild runs for an external module, besides the compiler.
-readonly root_packages=(make libc6-dev libelf-dev pahole bc flex bison)
+# What Kbuild runs for an external module, besides the compiler; xz for
+# modules_install, which compresses (CONFIG_MODULE_COMPRESS_XZ).
+readonly root_packages=(make libc6-dev libelf-dev pahole bc flex bison xz-utils)
 
 # The root a kernel of this suite and compiler builds in; "" when the host
 # builds it (its own release).
@@ -25,7 +27,7 @@ root_needed_for() {
 # Makes the root of a family and compiler unless it is complete.
 ensure_root() {
 	local root=$1 suite=$2 compiler=$3
-	[[ -f $root/root.info ]] && return 0
+	grep -qxF "packages=${root_packages[*]}" "$root/root.info" 2>/dev/null && return 0
 	command -v mmdebstrap >/dev/null ||
 		die "a $(suite_family "$suite") kernel builds in a $(suite_family "$suite") root, made with mmdebstrap: install it (apt-get install mmdebstrap) or run scripts/setup.sh"
 	local family partial
@@ -74,8 +76,11 @@ ensure_root() {
 	{
 		echo "family=$family"
 		echo "compiler=$compiler"
+		echo "packages=${root_packages[*]}"
 		echo "made=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 	} >"$partial/root.info"
+	# A root made with an older list of packages goes.
+	rm -rf "$root"
 	mv "$partial" "$root"
 	trap - EXIT INT TERM
 	say "build root $root ready ($(du -sh "$root" 2>/dev/null | cut -f1))"

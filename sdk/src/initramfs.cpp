@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bump when the archive's layout changes, so cached archives are rebuilt.
-constexpr std::uint64_t layout_version = 4;
+constexpr std::uint64_t layout_version = 5;
 
 // busybox modinfo and depmod need these; the agent runs depmod at boot,
 // and modules.builtin is how it learns which modules are built in.
@@ -192,6 +192,12 @@ std::string build_archive(const Ingredients& parts, const fs::path& busybox)
     for (auto dir : base_directories)
         cpio.add_directory(dir);
     cpio.add_directory(guest_modules_dir + "/extra");
+    // Debian 12 merged /usr: /lib/modprobe.d and /usr/lib/modprobe.d are one
+    // folder, which kmod reads by its first name. Here /lib is a folder of
+    // its own, so the second name is a link to the first.
+    cpio.add_directory("lib/modprobe.d");
+    cpio.add_directory("usr/lib");
+    cpio.add_symlink("usr/lib/modprobe.d", "../../lib/modprobe.d");
     // The kernel opens /dev/console for init's stdio before anything can
     // mount devtmpfs.
     cpio.add_char_device("dev/console", 5, 1, 0600);

@@ -86,7 +86,12 @@ fake_root() {
 	local dir=$1
 	mkdir -p "$dir/usr/bin" "$dir/etc"
 	head -c 2097152 /dev/zero >"$dir/usr/bin/$3"
-	printf 'family=%s\ncompiler=%s\nmade=2026-01-01T00:00:00Z\n' "$2" "$3" >"$dir/root.info"
+	# The packages the script makes a root with: it keeps a root made so.
+	local packages
+	packages=$(cache=/nonexistent && source "$(dirname "$script")/lib/toolroot.sh" &&
+		echo "${root_packages[*]}")
+	printf 'family=%s\ncompiler=%s\npackages=%s\nmade=2026-01-01T00:00:00Z\n' "$2" "$3" "$packages" \
+		>"$dir/root.info"
 }
 
 # A Packages list in a suite's private lists, as apt-get update leaves it.
