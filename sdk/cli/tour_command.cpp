@@ -42,7 +42,8 @@ std::optional<std::filesystem::path> find_edu_ctl()
     return std::nullopt;
 }
 
-const char* const tour_modules[] = {"kms_hello", "kms_core", "kms_consumer", "kms_checksum",
+const char* const tour_modules[] = {"kms_hello", "kms_core",   "kms_consumer", "kms_checksum",
+                                    "kms_fs",    "kms_net",    "kms_kprobe",   "kms_binfmt",
                                     "kms_edu"};
 constexpr const char* edu_ctl_guest_path = "/usr/bin/kms-edu-ctl";
 
@@ -108,6 +109,36 @@ int tour(TourArgs args)
     show(guest, "modprobe kms_checksum && lsmod && dmesg | tail -n 1");
     show(guest, "modprobe -r kms_checksum && lsmod");
 
+    say("A filesystem: mount asks for the type kmsfs, the kernel runs modprobe fs-kmsfs, and "
+        "the alias kms_fs declares loads it.");
+    show(guest, "mount -t kmsfs none /mnt && grep kmsfs /proc/filesystems /proc/mounts");
+    show(guest, "echo hi > /mnt/f && mkdir /mnt/d && echo there > /mnt/d/g && cat /mnt/f /mnt/d/g");
+    say("A mount holds the module: rmmod waits for umount.");
+    show(guest, "lsmod | grep kms_fs; rmmod kms_fs");
+    show(guest, "umount /mnt && rmmod kms_fs && dmesg | tail -n 1");
+
+    say("A network driver: kms0 counts the packets it is given, then drops them, so nobody "
+        "answers the ping.");
+    show(guest, "insmod kms_net.ko && sysctl -q -w net.ipv6.conf.kms0.disable_ipv6=1 && "
+                "ip link set kms0 up && ip addr add 10.99.0.1/24 dev kms0 && ip link show kms0");
+    show(guest, "ping -c 3 -W 1 10.99.0.2");
+    show(guest, "cat /sys/class/net/kms0/statistics/tx_packets");
+    say("An interface holds no reference on its driver: rmmod takes kms0 down with it.");
+    show(guest, "rmmod kms_net && ip link show kms0");
+
+    say("System calls: a module cannot add one, but a kprobe can watch one. kms_kprobe counts "
+        "sync(2).");
+    show(guest, "insmod kms_kprobe.ko && for i in 1 2 3; do sync; done && "
+                "cat /sys/kernel/debug/kms_kprobe/calls /sys/kernel/debug/kprobes/list");
+    show(guest, "rmmod kms_kprobe && dmesg | tail -n 1");
+
+    say("An executable loader: with kms_binfmt loaded, a file that begins #kms!<interpreter> "
+        "runs that interpreter on itself.");
+    show(guest, "insmod kms_binfmt.ko && printf '#kms!/bin/cat\\necho a shell ran this\\n' "
+                "> /tmp/self.kms && chmod +x /tmp/self.kms && /tmp/self.kms");
+    say("Without it, the shell runs the same file as a script.");
+    show(guest, "rmmod kms_binfmt && /tmp/self.kms");
+
     say("A PCI driver: nobody loaded kms_edu by name. At boot kmsdk's agent did what udev does, "
         "modprobe the modalias of every device without a driver: QEMU's edu device matches the "
         "alias kms_edu declares for vendor 1234, device 11e8.");
@@ -153,7 +184,8 @@ Subcommand add_tour_command(CLI::App& app)
     auto args = std::make_shared<TourArgs>();
     auto* command = app.add_subcommand(
         "tour", "Walk through the sample modules in a guest: load, inspect, stack, unload, "
-                "drive a PCI device");
+                "mount a filesystem, ping through a network driver, count a system call, run "
+                "a file through a loader, drive a PCI device");
     command->add_option("--modules-dir", args->modules_dir,
                         "Where the built modules are, one folder per kernel release")
         ->capture_default_str();

@@ -103,6 +103,24 @@ TEST_CASE("insmod gives a parameter of every type its value, and sysfs shows it"
     CHECK_HEALTHY(g);
 }
 
+TEST_CASE("the notes' `insmod hello-5.ko myint=5 myintarray=-1,-1`: an int array takes "
+          "negative elements",
+          "[params]")
+{
+    auto& g = guest();
+    UnloadAtEnd unload{g, "kms_params"};
+    // kms_params' int is `number` and its int array `values`, the notes'
+    // myint and myintarray.
+    auto log = kernel_log_during(
+        g, [&] { REQUIRE(g.run("insmod kms_params.ko number=5 values=-1,-1").ok()); });
+    CHECK(param(g, "number") == "5");
+    CHECK(param(g, "values") == "-1,-1");
+    CHECK_THAT(log, Contains("kms_params: number=5"));
+    CHECK_THAT(log, Contains("kms_params: values=-1,-1 (2 of 4)"));
+    REQUIRE(g.run("rmmod kms_params").ok());
+    CHECK_HEALTHY(g);
+}
+
 TEST_CASE("each parameter's sysfs file has the mode the module gave it, and mode 0 has none",
           "[params]")
 {
