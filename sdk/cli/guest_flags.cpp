@@ -63,6 +63,11 @@ void GuestFlags::add_to(CLI::App& command)
     command.add_option("--memory", memory_mb, "Guest memory in MiB")
         ->capture_default_str()
         ->check(CLI::Range(1u, 1u << 20));
+    command.add_option("--cpus", cpus,
+                       "Guest CPUs; under TCG each is a host thread, so more than one makes "
+                       "guest processes run truly at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, max_guest_cpus));
     command.add_option("--append", append, "Add to the guest kernel's command line");
     command.add_flag("--cold", cold,
                      "Boot the kernel from scratch rather than restore a saved snapshot, and "
@@ -84,7 +89,7 @@ void GuestFlags::add_to(CLI::App& command)
 GuestOptions GuestFlags::options() const
 {
     GuestOptions options;
-    options.kernel(kernel).memory_mb(memory_mb).cold(cold);
+    options.kernel(kernel).memory_mb(memory_mb).cpus(cpus).cold(cold);
     if (!append.empty())
         options.kernel_cmdline(append);
     for (const auto& device : devices)

@@ -21,6 +21,7 @@ struct GuestFlags {
     std::vector<std::string> programs;  // HOST_PATH[:GUEST_PATH]
     std::string append;
     unsigned memory_mb = 256;
+    unsigned cpus = 1;
     bool cold = false;
     bool quiet = false;
     bool allow_release_mismatch = false;

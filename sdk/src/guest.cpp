@@ -376,6 +376,7 @@ private:
             .initrd = initrd_,
             .kernel_cmdline = kernel_cmdline(),
             .memory_mb = options_.memory_mb_,
+            .cpus = options_.cpus_,
             .accel = accel,
             .devices = options_.devices_,
             .console_log = console_,

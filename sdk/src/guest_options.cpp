@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "kmsdk/guest.hpp"
 
+#include <fmt/format.h>
+
+#include <stdexcept>
+
 namespace kmsdk {
 
 GuestOptions& GuestOptions::kernel(std::string release_or_series)
@@ -57,6 +61,15 @@ GuestOptions& GuestOptions::signals(int fd, std::chrono::milliseconds grace)
 GuestOptions& GuestOptions::memory_mb(unsigned mb)
 {
     memory_mb_ = mb;
+    return *this;
+}
+
+GuestOptions& GuestOptions::cpus(unsigned count)
+{
+    if (count < 1 || count > max_guest_cpus)
+        throw std::invalid_argument(fmt::format(
+            "a guest has 1 to {} CPUs, not {}: pass a count in that range", max_guest_cpus, count));
+    cpus_ = count;
     return *this;
 }
 

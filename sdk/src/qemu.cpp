@@ -54,7 +54,7 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
         "-machine", fmt::format("q35,accel={}", config.accel),
         "-bios", qboot.string(),
         "-m", std::to_string(config.memory_mb),
-        "-smp", "1",
+        "-smp", std::to_string(config.cpus),
         "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
         "-kernel", config.vmlinux.string(),
         "-initrd", config.initrd.string(),

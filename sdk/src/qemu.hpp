@@ -18,6 +18,7 @@ struct MachineConfig {
     std::filesystem::path initrd;
     std::string kernel_cmdline;
     unsigned memory_mb = 256;
+    unsigned cpus = 1;
     std::string accel = "tcg";  // or "kvm"
     std::vector<std::string> devices;  // -device arguments, e.g. "edu"
     std::filesystem::path console_log;

@@ -37,6 +37,9 @@ SnapshotSession::SnapshotSession(const MachineConfig& config, const std::filesys
     : notice_{std::move(notice)}
 {
     auto slot = ContentHash{}.add(config.memory_mb).add(config.accel).add(config.kernel_cmdline);
+    // One CPU, the default, leaves the hash as it was before CPUs counted.
+    if (config.cpus != 1)
+        slot.add(fmt::format("cpus={}", config.cpus));
     std::string devices;
     for (const auto& device : config.devices) {
         slot.add(device);
@@ -45,8 +48,9 @@ SnapshotSession::SnapshotSession(const MachineConfig& config, const std::filesys
     path_ = dir / fmt::format("m{}-{}{}", config.memory_mb, slot.hex().substr(0, 12),
                               snapshot_suffix);
     key_ = ContentHash{}.add(machine_identity(config)).hex();
-    machine_ = fmt::format("{} MiB, {}, devices: {}", config.memory_mb, config.accel,
-                           devices.empty() ? "none" : devices);
+    machine_ = fmt::format("{} MiB, {}{}, devices: {}", config.memory_mb,
+                           config.cpus == 1 ? "" : fmt::format("{} CPUs, ", config.cpus),
+                           config.accel, devices.empty() ? "none" : devices);
 }
 
 void SnapshotSession::unusable(std::string why)

@@ -159,6 +159,9 @@ struct StagingPlan;
 StagingPlan plan_staging(const GuestOptions& options, const Kernel& kernel);
 }  // namespace detail
 
+// The most CPUs GuestOptions::cpus takes.
+inline constexpr unsigned max_guest_cpus = 64;
+
 class GuestOptions {
 public:
     // A cached kernel by release or series ("6.1"); "" is the newest.
@@ -176,6 +179,10 @@ public:
     // guest has no shared libraries but busybox's.
     GuestOptions& program(std::filesystem::path host_path, std::string guest_path = "");
     GuestOptions& memory_mb(unsigned mb);
+    // Virtual CPUs (default 1). Under TCG each runs on a host thread of its
+    // own: more than one makes guest processes truly concurrent, and each
+    // count is a machine, and a snapshot, of its own.
+    GuestOptions& cpus(unsigned count);
     // Any file, written before the boot pass.
     GuestOptions& file(std::string guest_path, std::string contents, unsigned mode = 0644);
     // /etc/modprobe.d/<name>.conf
@@ -238,6 +245,7 @@ private:
     bool cold_ = false;
     std::function<void(const std::string&)> on_notice_;
     unsigned memory_mb_ = 256;
+    unsigned cpus_ = 1;
     unsigned boot_attempts_ = 3;
     std::chrono::milliseconds boot_timeout_ = 30s;
     std::chrono::milliseconds command_timeout_ = 60s;
