@@ -25,7 +25,8 @@ const std::vector<std::string> sample_modules = {
     "kms_hello", "kms_params",   "kms_core",      "kms_consumer",
     "kms_proprietary", "kms_checksum", "kms_multifile", "kms_printk",
     "kms_edu",   "kms_fs",       "kms_net",       "kms_kprobe",
-    "kms_binfmt", "kms-hello-1",
+    "kms_binfmt", "kms-hello-1", "kms_chardev", "kms_sysfs",    "kms_procfs",
+    "kms_debugfs", "kms_deferred", "kms_locking", "kms_unwind",
 };
 
 std::vector<std::string> releases()
