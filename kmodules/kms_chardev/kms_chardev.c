@@ -67,12 +67,19 @@ static struct class kms_chardev_class = {
 	.name = KBUILD_MODNAME,
 };
 
-/* Called with the lock held. */
-static void kms_chardev_clear(struct kms_chardev *dev)
+/* Empties the device, and wakes whoever polls for room. */
+static int kms_chardev_clear(struct kms_chardev *dev)
 {
+	int ret = mutex_lock_interruptible(&dev->lock);
+
+	if (ret)
+		return ret;
 	/* Zeroes, so that a hole left by a seek past the data reads 0. */
 	memset(dev->data, 0, sizeof(dev->data));
 	WRITE_ONCE(dev->size, 0);
+	mutex_unlock(&dev->lock);
+	wake_up_interruptible_poll(&dev->wait, EPOLLOUT | EPOLLWRNORM);
+	return 0;
 }
 
 static int kms_chardev_open(struct inode *inode, struct file *file)
@@ -86,15 +93,8 @@ static int kms_chardev_open(struct inode *inode, struct file *file)
 	 * f_flags only after ->open(): here it still says what a shell's >
 	 * asked for.
 	 */
-	if ((file->f_mode & FMODE_WRITE) && (file->f_flags & O_TRUNC)) {
-		int ret = mutex_lock_interruptible(&dev->lock);
-
-		if (ret)
-			return ret;
-		kms_chardev_clear(dev);
-		mutex_unlock(&dev->lock);
-		wake_up_interruptible_poll(&dev->wait, EPOLLOUT | EPOLLWRNORM);
-	}
+	if ((file->f_mode & FMODE_WRITE) && (file->f_flags & O_TRUNC))
+		return kms_chardev_clear(dev);
 	return 0;
 }
 
@@ -174,20 +174,13 @@ static long kms_chardev_ioctl(struct file *file, unsigned int cmd,
 			      unsigned long arg)
 {
 	struct kms_chardev *dev = file->private_data;
-	int ret;
 
 	switch (cmd) {
 	case KMS_CHARDEV_IOC_CLEAR:
 		/* It changes the data: the same right as write(2) needs. */
 		if (!(file->f_mode & FMODE_WRITE))
 			return -EBADF;
-		ret = mutex_lock_interruptible(&dev->lock);
-		if (ret)
-			return ret;
-		kms_chardev_clear(dev);
-		mutex_unlock(&dev->lock);
-		wake_up_interruptible_poll(&dev->wait, EPOLLOUT | EPOLLWRNORM);
-		return 0;
+		return kms_chardev_clear(dev);
 	case KMS_CHARDEV_IOC_GET_SIZE:
 		return put_user((__u32)READ_ONCE(dev->size),
 				(__u32 __user *)arg);
