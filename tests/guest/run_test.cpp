@@ -393,6 +393,25 @@ TEST_CASE("kmsdk run --memory 16 fails at once naming the least memory that work
     CHECK(enough.status == 0);
 }
 
+TEST_CASE("kmsdk run --cpus 2 gives the guest two CPUs that run at once; --cpus 0 is refused",
+          "[run]")
+{
+    // kmsdk run -k K -q --cpus 2 -- sh -c 'nproc; grep -c ^processor /proc/cpuinfo'
+    TempDir snapshots{"kmsdk-run-snapshots"};
+    auto two = run_kmsdk({"run", "-k", release(), "-q", "--cpus", "2", "--", "sh", "-c",
+                          "nproc; grep -c ^processor /proc/cpuinfo"},
+                         {.env = {"KMSDK_SNAPSHOT_DIR=" + snapshots.path().string()}});
+    INFO(describe(two));
+    CHECK(two.status == 0);
+    CHECK(two.out == "2\n2\n");
+
+    auto none = run_kmsdk({"run", "-k", release(), "--cpus", "0", "--", "true"});
+    INFO(describe(none));
+    CHECK(none.status == 2);
+    CHECK_THAT(none.err, Contains("--cpus: Value 0 not in range 1 to 64"));
+    CHECK(none.took() < 5s);
+}
+
 TEST_CASE("a kernel WARNING fails the run with 250 and is quoted; --allow-kernel-problems keeps "
           "the command's status and still quotes it",
           "[run]")

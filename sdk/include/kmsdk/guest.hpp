@@ -175,8 +175,8 @@ public:
     // A QEMU -device argument, e.g. "edu".
     GuestOptions& device(std::string qemu_device);
     // A program of the host's, copied to guest_path (default:
-    // /usr/bin/<its name>, on the guest's PATH). It must be static: the
-    // guest has no shared libraries but busybox's.
+    // /usr/bin/<its name>, on the guest's PATH). It should be static: the
+    // guest holds only the shared libraries of its own tools.
     GuestOptions& program(std::filesystem::path host_path, std::string guest_path = "");
     GuestOptions& memory_mb(unsigned mb);
     // Virtual CPUs (default 1). Under TCG each runs on a host thread of its
