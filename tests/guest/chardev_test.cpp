@@ -375,11 +375,7 @@ TEST_CASE("an open /dev/kms_chardev holds the module twice: rmmod is refused unt
     // One open file takes two references: chrdev_open() takes one for
     // the struct cdev the file points at (cdev.owner), and one for the
     // file_operations it installs (fops.owner).
-    auto held = g.run(fmt::format("sleep 1000 < {} > /dev/null 2>&1 &\necho $!\n{}", node,
-                                  wait_for_refcount_script("kms_chardev", 2)));
-    REQUIRE(held.ok());
-    auto holder = trimmed(held.out);
-    REQUIRE(g.read("/sys/module/kms_chardev/refcnt") == "2\n");
+    auto holder = hold_open(g, node, "kms_chardev", 2);
     check_rmmod_refused_in_use(g, "kms_chardev");
     CHECK(exists(g, node));
 

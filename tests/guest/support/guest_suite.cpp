@@ -149,12 +149,14 @@ std::string wait_for_refcount_script(std::string_view module, int count)
                        module, count);
 }
 
-std::string hold_open(Guest& guest, std::string_view node, std::string_view module)
+std::string hold_open(Guest& guest, std::string_view node, std::string_view module,
+                      int references)
 {
     auto held = guest.run(fmt::format("sleep 1000 < {} > /dev/null 2>&1 &\necho $!\n{}", node,
-                                      wait_for_refcount_script(module, 1)));
+                                      wait_for_refcount_script(module, references)));
     REQUIRE(held.status == 0);
-    REQUIRE(guest.read(fmt::format("/sys/module/{}/refcnt", module)) == "1\n");
+    REQUIRE(guest.read(fmt::format("/sys/module/{}/refcnt", module)) ==
+            fmt::format("{}\n", references));
     auto pid = words(held.out);
     REQUIRE(pid.size() == 1);
     return pid[0];

@@ -98,9 +98,12 @@ std::string trimmed(std::string_view text);
 std::string wait_for_refcount_script(std::string_view module, int count);
 
 // Starts a process in the guest that holds `node` open past this call (a
-// file whose fops name `module` as owner holds the module), waits until the
-// reference shows, and returns the holder's pid.
-std::string hold_open(Guest& guest, std::string_view node, std::string_view module);
+// file whose fops name `module` as owner holds the module), waits until
+// /sys/module/<module>/refcnt reads `references` (what one open takes: 2
+// for a cdev whose cdev and fops both name the module), and returns the
+// holder's pid.
+std::string hold_open(Guest& guest, std::string_view node, std::string_view module,
+                      int references = 1);
 
 // Unloads a module when a test case ends, should it stop half-way with the
 // module loaded, so that the next case starts without it.
