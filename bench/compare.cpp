@@ -354,7 +354,7 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
                                            "of {} random bytes each way, read back identical",
                                            config.ops, config.runs * 2, config.transfer_bytes));
     } catch (const std::exception& error) {
-        report.errors.push_back(error.what());
+        report.errors.emplace_back(error.what());
         if (!booted && !boots.naive_true_ms.empty())
             add_boot_figures(report, boots);
     }

@@ -32,8 +32,8 @@
 #include <linux/printk.h>
 #include <linux/string.h>
 
-#define KMS_BINFMT_MAGIC	"#kms!"
-#define KMS_BINFMT_MAGIC_LEN	(sizeof(KMS_BINFMT_MAGIC) - 1)
+#define KMS_BINFMT_MAGIC "#kms!"
+#define KMS_BINFMT_MAGIC_LEN (sizeof(KMS_BINFMT_MAGIC) - 1)
 
 /*
  * The interpreter's path from the header line, NUL-terminated in place, or
@@ -73,7 +73,7 @@ static int kms_binfmt_load_binary(struct linux_binprm *bprm)
 
 	interpreter = kms_binfmt_interpreter(bprm);
 	if (!interpreter)
-		return -ENOEXEC;	/* not ours: let the next handler try */
+		return -ENOEXEC; /* not ours: let the next handler try */
 
 	/*
 	 * The interpreter opens this file by its path. When exec was given

@@ -84,8 +84,8 @@ static int kms_chardev_clear(struct kms_chardev *dev)
 
 static int kms_chardev_open(struct inode *inode, struct file *file)
 {
-	struct kms_chardev *dev = container_of(inode->i_cdev,
-					       struct kms_chardev, cdev);
+	struct kms_chardev *dev =
+		container_of(inode->i_cdev, struct kms_chardev, cdev);
 
 	file->private_data = dev;
 	/*

@@ -41,6 +41,7 @@ static struct debugfs_blob_wrapper kms_debugfs_blob = {
 	.data = kms_debugfs_squares,
 	.size = sizeof(kms_debugfs_squares),
 };
+
 static atomic_t kms_debugfs_opens = ATOMIC_INIT(0);
 
 static struct dentry *kms_debugfs_dir;
@@ -69,9 +70,8 @@ static ssize_t kms_debugfs_opens_read(struct file *file, char __user *buf,
 }
 
 /* A number written here is the count: the next open gets one more. */
-static ssize_t kms_debugfs_opens_write(struct file *file,
-				       const char __user *buf, size_t count,
-				       loff_t *ppos)
+static ssize_t kms_debugfs_opens_write(struct file *file, const char __user *buf,
+				       size_t count, loff_t *ppos)
 {
 	int n;
 	int ret;

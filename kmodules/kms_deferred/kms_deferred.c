@@ -47,7 +47,8 @@
 
 static unsigned int period_ms = 100;
 module_param(period_ms, uint, 0444);
-MODULE_PARM_DESC(period_ms, "Timer period in milliseconds, 1 to 60000 (default: 100)");
+MODULE_PARM_DESC(period_ms,
+		 "Timer period in milliseconds, 1 to 60000 (default: 100)");
 
 struct kms_deferred {
 	struct timer_list timer;
@@ -104,8 +105,11 @@ static int kms_deferred_thread_fn(void *data)
 	 * would hang in kthread_stop().
 	 */
 	while (!kthread_should_stop()) {
+		/* clang-format would indent the second operand past the first. */
+		/* clang-format off */
 		wait_event_interruptible(d->wait, atomic_read(&d->kicked) ||
 					 kthread_should_stop());
+		/* clang-format on */
 		if (atomic_xchg(&d->kicked, 0))
 			atomic_inc(&d->thread_wakeups);
 	}
@@ -149,7 +153,8 @@ static int __init kms_deferred_init(void)
 
 	/* debugfs results are not checked, by design: it may be off. */
 	d->debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
-	debugfs_create_atomic_t("timer_fires", 0444, d->debugfs, &d->timer_fires);
+	debugfs_create_atomic_t("timer_fires", 0444, d->debugfs,
+				&d->timer_fires);
 	debugfs_create_atomic_t("work_runs", 0444, d->debugfs, &d->work_runs);
 	debugfs_create_atomic_t("thread_wakeups", 0444, d->debugfs,
 				&d->thread_wakeups);
@@ -158,7 +163,8 @@ static int __init kms_deferred_init(void)
 	mod_timer(&d->timer, jiffies + msecs_to_jiffies(period_ms));
 
 	pr_info("timer every %u ms, work on workqueue %s, thread %s (pid %d)\n",
-		period_ms, KBUILD_MODNAME, d->thread->comm, task_pid_nr(d->thread));
+		period_ms, KBUILD_MODNAME, d->thread->comm,
+		task_pid_nr(d->thread));
 	return 0;
 
 stop_thread:

@@ -18,7 +18,7 @@
  * new one.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 16, 0)
-#define timer_container_of	from_timer
+#define timer_container_of from_timer
 #endif
 
 /*
@@ -34,7 +34,7 @@
  * removed the old name: 7.3's <linux/timer.h> has no del_timer_sync().)
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 158)
-#define timer_shutdown_sync	del_timer_sync
+#define timer_shutdown_sync del_timer_sync
 #endif
 
 #endif /* _KMS_DEFERRED_COMPAT_H */

@@ -21,8 +21,8 @@
 static int kms_edu_open(struct inode *inode, struct file *file)
 {
 	/* misc_open() points private_data at the miscdevice that was opened. */
-	struct kms_edu *edu = container_of(file->private_data, struct kms_edu,
-					   misc);
+	struct kms_edu *edu =
+		container_of(file->private_data, struct kms_edu, misc);
 
 	/*
 	 * misc_open() holds the misc lock that misc_deregister() takes, so
@@ -145,8 +145,7 @@ static long kms_edu_ioctl_factorial(struct kms_edu *edu,
 	return copy_to_user(uarg, &req, sizeof(req)) ? -EFAULT : 0;
 }
 
-static long kms_edu_ioctl(struct file *file, unsigned int cmd,
-			  unsigned long arg)
+static long kms_edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct kms_edu *edu = file->private_data;
 	void __user *uarg = (void __user *)arg;

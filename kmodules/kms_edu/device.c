@@ -24,7 +24,7 @@
  * time; the margin is for a host that emulates the machine in software
  * while busy with other work.
  */
-#define KMS_EDU_DEADLINE_MS	2000
+#define KMS_EDU_DEADLINE_MS 2000
 
 static u32 kms_edu_read32(struct kms_edu *edu, unsigned int reg)
 {
@@ -215,8 +215,8 @@ static int kms_edu_dma_claim(struct kms_edu *edu, loff_t offset, size_t len)
 	return mutex_lock_interruptible(&edu->dma_lock);
 }
 
-int kms_edu_dma_to_device(struct kms_edu *edu, loff_t offset,
-			  const void *data, size_t len)
+int kms_edu_dma_to_device(struct kms_edu *edu, loff_t offset, const void *data,
+			  size_t len)
 {
 	int ret;
 
@@ -229,8 +229,8 @@ int kms_edu_dma_to_device(struct kms_edu *edu, loff_t offset,
 	return ret;
 }
 
-int kms_edu_dma_from_device(struct kms_edu *edu, loff_t offset,
-			    void *data, size_t len)
+int kms_edu_dma_from_device(struct kms_edu *edu, loff_t offset, void *data,
+			    size_t len)
 {
 	int ret;
 

@@ -29,15 +29,15 @@ struct kms_edu {
 	struct miscdevice misc;
 
 	/* The device runs one factorial and one transfer at a time. */
-	struct mutex liveness_lock;	/* a write and its read back */
+	struct mutex liveness_lock; /* a write and its read back */
 	struct mutex factorial_lock;
 	struct completion factorial_done;
-	struct mutex dma_lock;		/* the engine and dma_buffer */
+	struct mutex dma_lock; /* the engine and dma_buffer */
 	struct completion dma_done;
-	void *dma_buffer;		/* coherent, below the 28-bit limit */
+	void *dma_buffer; /* coherent, below the 28-bit limit */
 	dma_addr_t dma_handle;
 
-	atomic_t irq_count;		/* interrupt causes handled */
+	atomic_t irq_count; /* interrupt causes handled */
 	atomic_t dma_count;
 
 	/*
@@ -47,7 +47,7 @@ struct kms_edu {
 	 * ENODEV instead of touching hardware that is no longer mapped.
 	 */
 	struct kref ref;
-	struct rw_semaphore removal_lock;	/* readers: requests */
+	struct rw_semaphore removal_lock; /* readers: requests */
 	bool gone;
 };
 
@@ -62,10 +62,10 @@ irqreturn_t kms_edu_irq(int irq, void *data);
 int kms_edu_liveness(struct kms_edu *edu, u32 value, u32 *answer);
 int kms_edu_factorial(struct kms_edu *edu, u32 n, u32 *result);
 bool kms_edu_dma_range_ok(loff_t offset, size_t len);
-int kms_edu_dma_to_device(struct kms_edu *edu, loff_t offset,
-			  const void *data, size_t len);
-int kms_edu_dma_from_device(struct kms_edu *edu, loff_t offset,
-			    void *data, size_t len);
+int kms_edu_dma_to_device(struct kms_edu *edu, loff_t offset, const void *data,
+			  size_t len);
+int kms_edu_dma_from_device(struct kms_edu *edu, loff_t offset, void *data,
+			    size_t len);
 
 /* chardev.c */
 int kms_edu_chardev_register(struct kms_edu *edu);

@@ -9,6 +9,8 @@
 
 #include <linux/bits.h>
 
+/* Fields are indented under their register, as a datasheet prints them. */
+/* clang-format off */
 #define KMS_EDU_VENDOR_ID		0x1234
 #define KMS_EDU_DEVICE_ID		0x11e8
 
@@ -49,5 +51,6 @@
 
 /* The engine drives only 28 address bits on the bus. */
 #define KMS_EDU_DMA_ADDRESS_BITS	28
+/* clang-format on */
 
 #endif /* KMS_EDU_REGS_H */

@@ -33,7 +33,8 @@
 
 static bool use_msi = true;
 module_param(use_msi, bool, 0444);
-MODULE_PARM_DESC(use_msi, "Use MSI when the device offers it, else legacy INTx (default: yes)");
+MODULE_PARM_DESC(use_msi,
+		 "Use MSI when the device offers it, else legacy INTx (default: yes)");
 
 /* Instance numbers name the nodes: kms_edu, kms_edu1, kms_edu2, ... */
 static DEFINE_IDA(kms_edu_instances);
@@ -137,7 +138,8 @@ static int kms_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 
 	edu->regs = kms_edu_iomap_bar(pdev, 0, KBUILD_MODNAME);
 	if (IS_ERR(edu->regs))
-		return dev_err_probe(dev, PTR_ERR(edu->regs), "cannot map BAR0\n");
+		return dev_err_probe(dev, PTR_ERR(edu->regs),
+				     "cannot map BAR0\n");
 	ret = kms_edu_hw_identify(edu);
 	if (ret)
 		return ret;
@@ -147,7 +149,8 @@ static int kms_edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	ret = dma_set_mask_and_coherent(dev,
 					DMA_BIT_MASK(KMS_EDU_DMA_ADDRESS_BITS));
 	if (ret)
-		return dev_err_probe(dev, ret, "no memory below the device's %d-bit DMA limit\n",
+		return dev_err_probe(dev, ret,
+				     "no memory below the device's %d-bit DMA limit\n",
 				     KMS_EDU_DMA_ADDRESS_BITS);
 	/*
 	 * One coherent buffer, allocated where the device can reach it. User
@@ -218,8 +221,8 @@ static ssize_t irq_mode_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(irq_mode);
 
-static ssize_t irq_count_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
+static ssize_t irq_count_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
 {
 	struct kms_edu *edu = dev_get_drvdata(dev);
 
@@ -227,8 +230,8 @@ static ssize_t irq_count_show(struct device *dev,
 }
 static DEVICE_ATTR_RO(irq_count);
 
-static ssize_t dma_count_show(struct device *dev,
-			      struct device_attribute *attr, char *buf)
+static ssize_t dma_count_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
 {
 	struct kms_edu *edu = dev_get_drvdata(dev);
 
@@ -247,7 +250,7 @@ ATTRIBUTE_GROUPS(kms_edu);
 
 static const struct pci_device_id kms_edu_ids[] = {
 	{ PCI_DEVICE(KMS_EDU_VENDOR_ID, KMS_EDU_DEVICE_ID) },
-	{ }
+	{},
 };
 MODULE_DEVICE_TABLE(pci, kms_edu_ids);
 

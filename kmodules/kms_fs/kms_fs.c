@@ -32,24 +32,24 @@
 #include "kms_fs_compat.h"
 
 /* statfs(2)'s f_type for a kmsfs: "kmsf" in ASCII. */
-#define KMS_FS_MAGIC	0x6b6d7366
+#define KMS_FS_MAGIC 0x6b6d7366
 
 static const struct inode_operations kms_fs_dir_inode_ops;
 
 /* Regular files: the page cache's generic paths do all the work. */
 static const struct file_operations kms_fs_file_ops = {
-	.read_iter	= generic_file_read_iter,
-	.write_iter	= generic_file_write_iter,
-	.mmap		= generic_file_mmap,
-	.splice_read	= filemap_splice_read,
-	.splice_write	= iter_file_splice_write,
-	.fsync		= noop_fsync,
-	.llseek		= generic_file_llseek,
+	.read_iter = generic_file_read_iter,
+	.write_iter = generic_file_write_iter,
+	.mmap = generic_file_mmap,
+	.splice_read = filemap_splice_read,
+	.splice_write = iter_file_splice_write,
+	.fsync = noop_fsync,
+	.llseek = generic_file_llseek,
 };
 
 static const struct inode_operations kms_fs_file_inode_ops = {
-	.setattr	= simple_setattr,
-	.getattr	= simple_getattr,
+	.setattr = simple_setattr,
+	.getattr = simple_getattr,
 };
 
 /*
@@ -109,7 +109,7 @@ static int kms_fs_mknod(struct kms_fs_idmap *idmap, struct inode *dir,
 }
 
 static int kms_fs_create(struct kms_fs_idmap *idmap, struct inode *dir,
-			 struct dentry *dentry, umode_t mode KMS_FS_CREATE_EXCL)
+			 struct dentry *dentry, umode_t KMS_FS_CREATE_EXCL(mode))
 {
 	return kms_fs_mknod(idmap, dir, dentry, mode | S_IFREG);
 }
@@ -132,17 +132,17 @@ static KMS_FS_MKDIR_TYPE kms_fs_mkdir(struct kms_fs_idmap *idmap,
  * names also undo the pin that kms_fs_mknod() took.
  */
 static const struct inode_operations kms_fs_dir_inode_ops = {
-	.lookup		= simple_lookup,
-	.create		= kms_fs_create,
-	.mkdir		= kms_fs_mkdir,
-	.link		= simple_link,
-	.unlink		= simple_unlink,
-	.rmdir		= simple_rmdir,
-	.rename		= simple_rename,
+	.lookup = simple_lookup,
+	.create = kms_fs_create,
+	.mkdir = kms_fs_mkdir,
+	.link = simple_link,
+	.unlink = simple_unlink,
+	.rmdir = simple_rmdir,
+	.rename = simple_rename,
 };
 
 static const struct super_operations kms_fs_super_ops = {
-	.statfs		= simple_statfs,
+	.statfs = simple_statfs,
 };
 
 static int kms_fs_fill_super(struct super_block *sb, struct fs_context *fc)
@@ -171,7 +171,7 @@ static int kms_fs_get_tree(struct fs_context *fc)
 }
 
 static const struct fs_context_operations kms_fs_context_ops = {
-	.get_tree	= kms_fs_get_tree,
+	.get_tree = kms_fs_get_tree,
 };
 
 /*
@@ -186,11 +186,12 @@ static int kms_fs_init_fs_context(struct fs_context *fc)
 
 static struct file_system_type kms_fs_type = {
 	/* Each superblock holds a reference on this module while it lives. */
-	.owner			= THIS_MODULE,
-	.name			= "kmsfs",
-	.init_fs_context	= kms_fs_init_fs_context,
-	.kill_sb		= kms_fs_kill_sb,
+	.owner = THIS_MODULE,
+	.name = "kmsfs",
+	.init_fs_context = kms_fs_init_fs_context,
+	.kill_sb = kms_fs_kill_sb,
 };
+
 /* What "mount -t kmsfs" asks modprobe for when no module offers kmsfs. */
 MODULE_ALIAS_FS("kmsfs");
 

@@ -22,11 +22,11 @@
  * inode_init_owner() takes the same.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-#define kms_fs_idmap		mnt_idmap
-#define kms_fs_nop_idmap	nop_mnt_idmap
+#define kms_fs_idmap mnt_idmap
+#define kms_fs_nop_idmap nop_mnt_idmap
 #else
-#define kms_fs_idmap		user_namespace
-#define kms_fs_nop_idmap	init_user_ns
+#define kms_fs_idmap user_namespace
+#define kms_fs_nop_idmap init_user_ns
 #endif
 
 /*
@@ -34,7 +34,7 @@
  * the same arguments: splice and sendfile read the page cache directly.
  */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
-#define filemap_splice_read	generic_file_splice_read
+#define filemap_splice_read generic_file_splice_read
 #endif
 
 /*
@@ -47,7 +47,11 @@ static inline void kms_fs_init_times(struct inode *inode)
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
 	simple_inode_init_ts(inode);
 #else
-	inode->i_atime = inode->i_mtime = inode->i_ctime = current_time(inode);
+	struct timespec64 now = current_time(inode);
+
+	inode->i_atime = now;
+	inode->i_mtime = now;
+	inode->i_ctime = now;
 #endif
 }
 
@@ -57,7 +61,10 @@ static inline void kms_fs_dir_changed(struct inode *dir)
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
 	inode_set_mtime_to_ts(dir, inode_set_ctime_current(dir));
 #else
-	dir->i_mtime = dir->i_ctime = current_time(dir);
+	struct timespec64 now = current_time(dir);
+
+	dir->i_mtime = now;
+	dir->i_ctime = now;
 #endif
 }
 
@@ -66,11 +73,11 @@ static inline void kms_fs_dir_changed(struct inode *dir)
  * it was given, or an ERR_PTR(). Before, it returned 0 or a negative errno.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
-#define KMS_FS_MKDIR_TYPE		struct dentry *
-#define KMS_FS_MKDIR_RESULT(err)	ERR_PTR(err)
+#define KMS_FS_MKDIR_TYPE struct dentry *
+#define KMS_FS_MKDIR_RESULT(err) ERR_PTR(err)
 #else
-#define KMS_FS_MKDIR_TYPE		int
-#define KMS_FS_MKDIR_RESULT(err)	(err)
+#define KMS_FS_MKDIR_TYPE int
+#define KMS_FS_MKDIR_RESULT(err) (err)
 #endif
 
 /*
@@ -93,19 +100,20 @@ static inline void kms_fs_make_persistent(struct dentry *dentry,
 }
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-#define kms_fs_kill_sb		kill_anon_super
+#define kms_fs_kill_sb kill_anon_super
 #else
-#define kms_fs_kill_sb		kill_litter_super
+#define kms_fs_kill_sb kill_litter_super
 #endif
 
 /*
  * 7.3 dropped the last argument of ->create(), bool excl (whether open()
- * asked for O_EXCL), which the VFS handles itself.
+ * asked for O_EXCL), which the VFS handles itself: the mode is the last
+ * parameter from 7.3, and excl follows it before.
  */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(7, 3, 0)
-#define KMS_FS_CREATE_EXCL
+#define KMS_FS_CREATE_EXCL(mode) mode
 #else
-#define KMS_FS_CREATE_EXCL	, bool excl
+#define KMS_FS_CREATE_EXCL(mode) mode, bool excl
 #endif
 
 #endif /* _KMS_FS_COMPAT_H */

@@ -45,7 +45,8 @@
 
 static bool refuse;
 module_param(refuse, bool, 0444);
-MODULE_PARM_DESC(refuse, "Fail init with -EPERM, to show a refused load (default: no)");
+MODULE_PARM_DESC(refuse,
+		 "Fail init with -EPERM, to show a refused load (default: no)");
 
 int init_module(void)
 {

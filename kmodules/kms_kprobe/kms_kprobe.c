@@ -29,7 +29,8 @@
 
 static char *symbol = "__x64_sys_sync";
 module_param(symbol, charp, 0444);
-MODULE_PARM_DESC(symbol, "Function to count the calls of (default: __x64_sys_sync)");
+MODULE_PARM_DESC(symbol,
+		 "Function to count the calls of (default: __x64_sys_sync)");
 
 /*
  * The handler may run on every CPU at once. A counter per CPU needs no

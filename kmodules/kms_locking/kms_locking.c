@@ -49,9 +49,10 @@
 
 static unsigned int tick_ms = 10;
 module_param(tick_ms, uint, 0444);
-MODULE_PARM_DESC(tick_ms, "Period of the interrupt handler in milliseconds, 1 to 1000 (default: 10)");
+MODULE_PARM_DESC(tick_ms,
+		 "Period of the interrupt handler in milliseconds, 1 to 1000 (default: 10)");
 
-#define KMS_LOCKING_LAST_MAX	32
+#define KMS_LOCKING_LAST_MAX 32
 
 /* Process context only, and held across copy_from_user(): a mutex. */
 static DEFINE_MUTEX(kms_locking_mutex);
@@ -69,7 +70,7 @@ static struct {
 	u64 pending;
 	u64 drained;
 	u64 ticks;
-	const char *context;	/* where the handler last ran */
+	const char *context; /* where the handler last ran */
 } kms_locking_shared = { .context = "none" };
 
 static atomic64_t kms_locking_atomic_writes = ATOMIC64_INIT(0);
@@ -186,11 +187,11 @@ static int kms_locking_open(struct inode *inode, struct file *file)
 }
 
 static const struct proc_ops kms_locking_proc_ops = {
-	.proc_open	= kms_locking_open,
-	.proc_read	= seq_read,
-	.proc_write	= kms_locking_write,
-	.proc_lseek	= seq_lseek,
-	.proc_release	= single_release,
+	.proc_open = kms_locking_open,
+	.proc_read = seq_read,
+	.proc_write = kms_locking_write,
+	.proc_lseek = seq_lseek,
+	.proc_release = single_release,
 };
 
 static int __init kms_locking_init(void)
@@ -205,8 +206,8 @@ static int __init kms_locking_init(void)
 	hrtimer_start(&kms_locking_timer, ms_to_ktime(tick_ms),
 		      HRTIMER_MODE_REL);
 
-	kms_locking_proc = proc_create(KBUILD_MODNAME, 0644, NULL,
-				       &kms_locking_proc_ops);
+	kms_locking_proc =
+		proc_create(KBUILD_MODNAME, 0644, NULL, &kms_locking_proc_ops);
 	if (!kms_locking_proc) {
 		pr_err("cannot create /proc/%s\n", KBUILD_MODNAME);
 		goto cancel_timer;

@@ -50,10 +50,10 @@ static netdev_tx_t kms_net_start_xmit(struct sk_buff *skb,
 }
 
 static const struct net_device_ops kms_net_ops = {
-	.ndo_start_xmit		= kms_net_start_xmit,
-	.ndo_validate_addr	= eth_validate_addr,
-	.ndo_set_mac_address	= eth_mac_addr,
-	.ndo_get_stats64	= KMS_NET_GET_STATS64,
+	.ndo_start_xmit = kms_net_start_xmit,
+	.ndo_validate_addr = eth_validate_addr,
+	.ndo_set_mac_address = eth_mac_addr,
+	.ndo_get_stats64 = KMS_NET_GET_STATS64,
 };
 
 /* Called by alloc_netdev(), before the interface exists for anyone else. */

@@ -24,9 +24,9 @@
 #include <linux/moduleparam.h>
 #include <linux/printk.h>
 
-#define KMS_PARAMS_VALUES_MAX	4
-#define KMS_PARAMS_LEVEL_MIN	0
-#define KMS_PARAMS_LEVEL_MAX	7
+#define KMS_PARAMS_VALUES_MAX 4
+#define KMS_PARAMS_LEVEL_MIN 0
+#define KMS_PARAMS_LEVEL_MAX 7
 
 /* One parameter per basic type, each with the name of its variable. */
 static int number = 42;
@@ -120,7 +120,7 @@ static int __init kms_params_init(void)
 	pr_info("number=%d\n", number);
 	pr_info("verbose=%c\n", verbose ? 'Y' : 'N');
 	pr_info("word=%s\n", word);
-	pr_info("small=%hd\n", small);
+	pr_info("small=%d\n", small);
 	pr_info("mask=%lu\n", mask);
 	pr_info("big=%ld\n", big);
 	kms_params_print_values();

@@ -28,7 +28,7 @@
 #include <linux/printk.h>
 #include <linux/string.h>
 
-#define KMS_PRINTK_TAG_MAX	32
+#define KMS_PRINTK_TAG_MAX 32
 
 static void kms_printk_emit(const char *tag)
 {

@@ -38,9 +38,6 @@ MODULE_PARM_DESC(records, "Lines in /proc/kms_procfs (default: 100)");
 
 /* One line per record; the summary counts the bytes with the same format. */
 #define KMS_PROCFS_RECORD "record %u: %u squared is %llu, cubed is %llu\n"
-#define KMS_PROCFS_RECORD_ARGS(n) \
-	(n), (n), (unsigned long long)(n) * (n), \
-	(unsigned long long)(n) * (n) * (n)
 
 /*
  * The iterator is the file position itself: record N is the Nth line, so
@@ -73,8 +70,9 @@ static void kms_procfs_stop(struct seq_file *m, void *v)
 static int kms_procfs_show(struct seq_file *m, void *v)
 {
 	unsigned int n = *(loff_t *)v;
+	unsigned long long square = (unsigned long long)n * n;
 
-	seq_printf(m, KMS_PROCFS_RECORD, KMS_PROCFS_RECORD_ARGS(n));
+	seq_printf(m, KMS_PROCFS_RECORD, n, n, square, square * n);
 	return 0;
 }
 
@@ -107,11 +105,13 @@ static const struct proc_ops kms_procfs_ops = {
 static int kms_procfs_summary_show(struct seq_file *m, void *v)
 {
 	unsigned long long bytes = 0;
+	unsigned long long square;
 	unsigned int n;
 
 	for (n = 0; n < records; n++) {
-		bytes += snprintf(NULL, 0, KMS_PROCFS_RECORD,
-				  KMS_PROCFS_RECORD_ARGS(n));
+		square = (unsigned long long)n * n;
+		bytes += snprintf(NULL, 0, KMS_PROCFS_RECORD, n, n, square,
+				  square * n);
 		cond_resched();
 	}
 	seq_printf(m, "records: %u\nbytes: %llu\n", records, bytes);
@@ -124,8 +124,8 @@ static struct proc_dir_entry *kms_procfs_summary;
 static int __init kms_procfs_init(void)
 {
 	/* A NULL parent is /proc itself. */
-	kms_procfs_entry = proc_create(KBUILD_MODNAME, 0444, NULL,
-				       &kms_procfs_ops);
+	kms_procfs_entry =
+		proc_create(KBUILD_MODNAME, 0444, NULL, &kms_procfs_ops);
 	if (!kms_procfs_entry)
 		return -ENOMEM;
 

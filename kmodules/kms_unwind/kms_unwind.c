@@ -41,12 +41,13 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 
-#define KMS_UNWIND_STEPS	4
-#define KMS_UNWIND_BUFFER_SIZE	64
+#define KMS_UNWIND_STEPS 4
+#define KMS_UNWIND_BUFFER_SIZE 64
 
 static unsigned int fail_at;
 module_param(fail_at, uint, 0444);
-MODULE_PARM_DESC(fail_at, "Make init's step 1-4 fail, to unwind the steps before it (default: 0, none)");
+MODULE_PARM_DESC(fail_at,
+		 "Make init's step 1-4 fail, to unwind the steps before it (default: 0, none)");
 
 /* What each step takes, as the log names it. */
 static const char *const kms_unwind_what[KMS_UNWIND_STEPS + 1] = {
@@ -122,13 +123,13 @@ static int __init kms_unwind_init(void)
 	if (!kms_unwind_buffer)
 		/* Nothing taken yet: nothing to undo. */
 		return kms_unwind_failed(1, -ENOMEM);
-	strscpy(kms_unwind_buffer, "the buffer of step 1, read through step 3\n",
-		size);
+	strscpy(kms_unwind_buffer,
+		"the buffer of step 1, read through step 3\n", size);
 
 	kms_unwind_kset = NULL;
 	if (!kms_unwind_inject(2))
-		kms_unwind_kset = kset_create_and_add(KBUILD_MODNAME, NULL,
-						      kernel_kobj);
+		kms_unwind_kset =
+			kset_create_and_add(KBUILD_MODNAME, NULL, kernel_kobj);
 	if (!kms_unwind_kset) {
 		ret = kms_unwind_failed(2, -ENOMEM);
 		goto err_free_buffer;
@@ -136,8 +137,8 @@ static int __init kms_unwind_init(void)
 
 	kms_unwind_entry = NULL;
 	if (!kms_unwind_inject(3))
-		kms_unwind_entry = proc_create_single(KBUILD_MODNAME, 0444, NULL,
-						      kms_unwind_show);
+		kms_unwind_entry = proc_create_single(KBUILD_MODNAME, 0444,
+						      NULL, kms_unwind_show);
 	if (!kms_unwind_entry) {
 		ret = kms_unwind_failed(3, -ENOMEM);
 		goto err_remove_kset;
@@ -150,8 +151,8 @@ static int __init kms_unwind_init(void)
 	if (kms_unwind_inject(4))
 		kms_unwind_thread = ERR_PTR(-EINTR);
 	else
-		kms_unwind_thread = kthread_run(kms_unwind_thread_fn, NULL,
-						KBUILD_MODNAME);
+		kms_unwind_thread =
+			kthread_run(kms_unwind_thread_fn, NULL, KBUILD_MODNAME);
 	if (IS_ERR(kms_unwind_thread)) {
 		/* The value itself: what IS_ERR() compares with -MAX_ERRNO. */
 		pr_info("kthread_run() returned %lx\n",

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
 
 namespace kmsdk::agent {
@@ -48,7 +47,7 @@ void sleep_ms(int ms)
 }  // namespace
 
 Channel::Channel(UniqueFd port, std::string device)
-    : port_{std::move(port)}, device_{std::move(device)}, read_buffer_(256 * 1024)
+    : port_{std::move(port)}, device_{std::move(device)}, read_buffer_(std::size_t{256} * 1024)
 {
 }
 
@@ -215,7 +214,7 @@ void Channel::queue(const proto::Frame& frame)
 {
     char* header = outbound_.prepare(proto::header_size + frame.payload.size());
     proto::encode_header(header, frame.type, frame.id, frame.payload);
-    std::memcpy(header + proto::header_size, frame.payload.data(), frame.payload.size());
+    std::copy(frame.payload.begin(), frame.payload.end(), header + proto::header_size);
     outbound_.commit(proto::header_size + frame.payload.size());
 }
 

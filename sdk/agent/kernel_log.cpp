@@ -60,7 +60,7 @@ proto::KernelLog read_kernel_log(const proto::ReadKernelLog& request)
     std::string records;
     std::uint64_t next = first;
     // One read returns one record; a record is at most 8 KiB of text.
-    std::string buffer(16 * 1024, '\0');
+    std::string buffer(std::size_t{16} * 1024, '\0');
     for (;;) {
         ssize_t got = ::read(kmsg.get(), buffer.data(), buffer.size());
         if (got < 0) {

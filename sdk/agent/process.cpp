@@ -156,6 +156,7 @@ ChildProcess spawn(const std::vector<std::string>& argv,
 {
     // Built before fork: the child only execs.
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& arg : argv)
         args.push_back(const_cast<char*>(arg.c_str()));
     args.push_back(nullptr);

@@ -147,6 +147,7 @@ Kernel Kernel::find(std::string_view release_or_series, const fs::path& cache)
                                              (cache / "kernels").string(),
                                              fetch_advice(release_or_series)));
     std::vector<std::string> cached;
+    cached.reserve(kernels.size());
     for (const auto& kernel : kernels)
         cached.push_back(kernel.release());
     throw std::runtime_error(fmt::format("no cached kernel matches '{}' (cached in {}: {}); {}",

@@ -16,14 +16,14 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define KMS_CHARDEV_CAPACITY	4096
+#define KMS_CHARDEV_CAPACITY 4096
 
 /* An ioctl number of this driver's own; see ioctl-number.rst. */
-#define KMS_CHARDEV_IOC_MAGIC	0xCD
+#define KMS_CHARDEV_IOC_MAGIC 0xCD
 
 /* Empties the device. Needs a file open for writing (else EBADF). */
-#define KMS_CHARDEV_IOC_CLEAR		_IO(KMS_CHARDEV_IOC_MAGIC, 1)
+#define KMS_CHARDEV_IOC_CLEAR _IO(KMS_CHARDEV_IOC_MAGIC, 1)
 /* Stores the device's size, in bytes, at the __u32 the argument points to. */
-#define KMS_CHARDEV_IOC_GET_SIZE	_IOR(KMS_CHARDEV_IOC_MAGIC, 2, __u32)
+#define KMS_CHARDEV_IOC_GET_SIZE _IOR(KMS_CHARDEV_IOC_MAGIC, 2, __u32)
 
 #endif /* _UAPI_KMS_CHARDEV_H */

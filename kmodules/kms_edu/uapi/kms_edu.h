@@ -20,25 +20,27 @@
 #include <linux/types.h>
 
 /* Bytes of the device's buffer a transfer may use (see the README). */
-#define KMS_EDU_DMA_MAX		4095
+#define KMS_EDU_DMA_MAX 4095
 
 /* The largest n the driver asks the device to compute n! for. */
-#define KMS_EDU_FACTORIAL_MAX	65535
+#define KMS_EDU_FACTORIAL_MAX 65535
 
 struct kms_edu_liveness {
-	__u32 value;	/* in: any pattern */
-	__u32 inverse;	/* out: what the device answered, ~value if alive */
+	__u32 value;   /* in: any pattern */
+	__u32 inverse; /* out: what the device answered, ~value if alive */
 };
 
 struct kms_edu_factorial {
-	__u32 n;	/* in: 0 ... KMS_EDU_FACTORIAL_MAX */
-	__u32 result;	/* out: n! modulo 2^32, as the device computed it */
+	__u32 n;      /* in: 0 ... KMS_EDU_FACTORIAL_MAX */
+	__u32 result; /* out: n! modulo 2^32, as the device computed it */
 };
 
 /* An ioctl number of this driver's own; see ioctl-number.rst. */
-#define KMS_EDU_IOC_MAGIC	0xED
+#define KMS_EDU_IOC_MAGIC 0xED
 
-#define KMS_EDU_IOC_LIVENESS	_IOWR(KMS_EDU_IOC_MAGIC, 1, struct kms_edu_liveness)
-#define KMS_EDU_IOC_FACTORIAL	_IOWR(KMS_EDU_IOC_MAGIC, 2, struct kms_edu_factorial)
+#define KMS_EDU_IOC_LIVENESS \
+	_IOWR(KMS_EDU_IOC_MAGIC, 1, struct kms_edu_liveness)
+#define KMS_EDU_IOC_FACTORIAL \
+	_IOWR(KMS_EDU_IOC_MAGIC, 2, struct kms_edu_factorial)
 
 #endif /* _UAPI_KMS_EDU_H */

@@ -19,8 +19,7 @@
 
 static int __init kms_fault_warn_init(void)
 {
-	WARN(1, KBUILD_MODNAME
-	     ": warning on purpose; the module still loads\n");
+	WARN(1, KBUILD_MODNAME ": warning on purpose; the module still loads\n");
 	pr_info("loaded after a warning; the kernel is now tainted W\n");
 	return 0;
 }
