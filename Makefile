@@ -8,6 +8,8 @@
 #   make bench      set up, build with CMake, run the benchmarks (bench/README.md);
 #                   STRESS=1 adds 200 consecutive boots with the other core busy,
 #                   BENCH_ARGS passes options (e.g. BENCH_ARGS='-k 6.1 --runs 5')
+#   make sanitize   build the SDK with ASan and UBSan into build-sanitize/, run
+#                   the unit tests and the `commands` guest suite on 6.12
 #   make fuzz       build the wire protocol's fuzzer with clang into build-fuzz/
 #                   and run it for FUZZ_RUNS inputs (at most FUZZ_SECONDS)
 #
@@ -28,7 +30,7 @@ KMSDK_KERNEL_SERIES ?= 6.1 6.12
 empty :=
 space := $(empty) $(empty)
 
-.PHONY: modules clean run test bench fuzz setup configure build kernels
+.PHONY: modules clean run test bench fuzz setup configure build kernels lint sanitize
 
 modules:
 ifeq ($(strip $(KDIR)),)
@@ -70,6 +72,11 @@ ifneq ($(filter-out 0,$(STRESS)),)
 	@$(BUILD_DIR)/bin/kmsdk_bench stress --boots $(STRESS_BOOTS)
 endif
 
+# The sanitize preset's workflow: configure, build the unit tests and one
+# guest suite, run them (CMakePresets.json).
+sanitize: setup
+	@cmake --workflow --preset sanitize
+
 # The fuzz preset builds the protocol alone; setup brings clang and libFuzzer.
 FUZZ_RUNS ?= 1000000
 FUZZ_SECONDS ?= 600
@@ -80,3 +87,14 @@ fuzz: setup
 
 kernels:
 	@scripts/kernels.sh list
+
+# checkpatch --strict, clang-format and sparse on every module's C, and
+# clang-tidy on the C++. Its compile commands come from a tree configured
+# for them alone: build/compile_commands.json lists the modules' Kbuild
+# commands, not the C++'s.
+LINT_DIR := build-lint
+lint: setup
+	@cmake --preset default -B $(LINT_DIR) -DCMAKE_EXPORT_COMPILE_COMMANDS=ON \
+		-DKMSDK_KERNELS="$(subst $(space),;,$(strip $(KMSDK_KERNEL_SERIES)))" >/dev/null
+	@sdk/cmake/kmsdk-lint.sh --compile-commands $(LINT_DIR)/compile_commands.json \
+		kmodules tests/kmodules sdk tests bench

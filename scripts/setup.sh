@@ -39,6 +39,13 @@ readonly packages=(
 	clangd
 	# the protocol decoder's fuzzer (make fuzz): clang's libFuzzer and sanitizers
 	clang libclang-rt-14-dev
+	# lint (make lint, kmsdk lint): sparse through Kbuild's C=2, clang-format
+	# on the C, clang-tidy on the C++; checkpatch comes from linux-source
+	sparse clang-format clang-tidy
+	# DKMS packaging, checked with private trees; signing keys for sign-file
+	dkms openssl
+	# the GitHub workflows and action are parsed in CI
+	python3-yaml
 )
 
 missing_packages() {

@@ -45,5 +45,8 @@ Subcommand add_cycle_command(CLI::App& app);
 Subcommand add_kernels_command(CLI::App& app);
 Subcommand add_tour_command(CLI::App& app);
 Subcommand add_snapshots_command(CLI::App& app);
+Subcommand add_sign_command(CLI::App& app);
+Subcommand add_new_command(CLI::App& app);
+Subcommand add_lint_command(CLI::App& app);
 
 }  // namespace kmsdk::cli

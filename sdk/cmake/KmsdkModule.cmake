@@ -38,11 +38,59 @@ set(KMSDK_MODULES_OUTPUT_DIR "${CMAKE_BINARY_DIR}/modules" CACHE PATH
 set(KMSDK_CLANGD_KERNEL "" CACHE STRING
     "Kernel whose compile commands go to compile_commands.json (default: the first built)")
 option(KMSDK_MODULE_WERROR "Fail a module's build on any compiler or modpost warning" OFF)
+# Off by default: a build writes nothing into its project's sources unless
+# asked to.
 option(KMSDK_WRITE_CLANGD
-       "Write a .clangd for module code into the source tree when it has none" ON)
+       "Write a .clangd for module code into the source tree when it has none" OFF)
 
 find_program(KMSDK_MAKE make REQUIRED)
 find_program(KMSDK_BASH bash REQUIRED)
+
+# Build-time signing: once Kbuild made a module, `kmsdk sign` signs it with
+# its kernel's own sign-file and hash (kmsdk sign --help).
+option(KMSDK_SIGN_MODULES "Sign each built module with its kernel's sign-file (kmsdk sign)" OFF)
+set(KMSDK_SIGNING_KEY "" CACHE FILEPATH
+    "PEM private key that signs modules (empty: kmsdk's own, made once in its cache)")
+set(KMSDK_SIGNING_CERT "" CACHE FILEPATH "X.509 certificate of KMSDK_SIGNING_KEY, PEM or DER")
+
+# What a module's add_custom_command takes after its Kbuild COMMAND to sign
+# `ko`: a COMMAND when signing is on, and DEPENDS that re-make the module
+# when the signing setup changes (on, off, another key), which a file
+# rewritten only when its text changes stands for.
+function(_kmsdk_signing_step ko out)
+  set(setup "${CMAKE_BINARY_DIR}/kmsdk-signing.txt")
+  file(CONFIGURE OUTPUT "${setup}" CONTENT
+       "sign=${KMSDK_SIGN_MODULES}\nkey=${KMSDK_SIGNING_KEY}\ncert=${KMSDK_SIGNING_CERT}\n")
+  set(step DEPENDS "${setup}")
+  if(NOT KMSDK_SIGN_MODULES)
+    set(${out} "${step}" PARENT_SCOPE)
+    return()
+  endif()
+  if(TARGET kmsdk_cli)
+    set(kmsdk "$<TARGET_FILE:kmsdk_cli>")
+    list(APPEND step kmsdk_cli)
+  elseif(KMSDK_CLI AND EXISTS "${KMSDK_CLI}")
+    set(kmsdk "${KMSDK_CLI}")
+    list(APPEND step "${KMSDK_CLI}")
+  else()
+    message(FATAL_ERROR "KMSDK_SIGN_MODULES needs the kmsdk command, and this build has none "
+                        "(KMSDK_CLI='${KMSDK_CLI}'): install kmsdk with its CLI, or turn "
+                        "KMSDK_SIGN_MODULES off")
+  endif()
+  set(key_args "")
+  if(KMSDK_SIGNING_KEY OR KMSDK_SIGNING_CERT)
+    foreach(file IN ITEMS KMSDK_SIGNING_KEY KMSDK_SIGNING_CERT)
+      if(NOT EXISTS "${${file}}")
+        message(FATAL_ERROR "${file} '${${file}}' does not exist: give both "
+                            "KMSDK_SIGNING_KEY and KMSDK_SIGNING_CERT, or neither for kmsdk's key")
+      endif()
+    endforeach()
+    set(key_args --key "${KMSDK_SIGNING_KEY}" --cert "${KMSDK_SIGNING_CERT}")
+    list(APPEND step "${KMSDK_SIGNING_KEY}" "${KMSDK_SIGNING_CERT}")
+  endif()
+  list(APPEND step COMMAND "${kmsdk}" sign --quiet ${key_args} "${ko}")
+  set(${out} "${step}" PARENT_SCOPE)
+endfunction()
 
 function(kmsdk_add_module name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "ALLOW_UNRESOLVED" ""
@@ -122,6 +170,7 @@ function(kmsdk_add_module name)
     endforeach()
     list(JOIN symvers " " symvers)
 
+    _kmsdk_signing_step("${output}" signing_step)
     add_custom_command(
       OUTPUT "${output}"
       BYPRODUCTS "${build_dir}/${name}.ko" "${build_dir}/Module.symvers"
@@ -132,6 +181,7 @@ function(kmsdk_add_module name)
               "${kdir}" "${build_dir}" "${source_dir}"
               "${KMSDK_MODULES_OUTPUT_DIR}/${release}" "${name}"
               "${symvers}" ${arg_SOURCES}
+      ${signing_step}
       DEPENDS ${inputs} ${dep_outputs} "${build_dir}/Kbuild"
               "${kbuild_script}"
       COMMENT "Building kernel module ${name} for ${release}"

@@ -5,7 +5,8 @@
 # its own (examples/consumer, copied to a scratch folder) found through
 # find_package(kmsdk). Checks that the build
 # - gives a module and a C++ test that boots guests and loads it there;
-# - writes nothing into the sources but the .clangd it offers;
+# - installs in two components, the command alone or with what a build needs;
+# - writes nothing into the sources, and a .clangd only when asked;
 # - is a no-op the second time, and recompiles only what a touch changed;
 # - reports a typo with the compiler's message at the source file and line.
 #
@@ -21,7 +22,12 @@ fail() {
 	exit 1
 }
 
+cmake --install "$kmsdk_build" --prefix "$scratch/runtime" --component kmsdk_Runtime >/dev/null
+[[ -x $scratch/runtime/bin/kmsdk ]] || fail "the kmsdk_Runtime component has no bin/kmsdk"
+[[ ! -e $scratch/runtime/include ]] || fail "the kmsdk_Runtime component installed headers"
+"$scratch/runtime/bin/kmsdk" new --list >/dev/null || fail "kmsdk new --list from the kmsdk_Runtime component"
 cmake --install "$kmsdk_build" --prefix "$scratch/prefix" >/dev/null
+[[ -f $scratch/prefix/include/kmsdk/guest.hpp ]] || fail "a whole install has no include/kmsdk/guest.hpp"
 cp -r "$kmsdk_source/examples/consumer" "$scratch/src"
 (cd "$scratch/src" && find . | sort) >"$scratch/before"
 
@@ -39,7 +45,11 @@ echo "the consumer's guest test passed: $(grep -m1 'tests passed' "$scratch/ctes
 
 (cd "$scratch/src" && find . | sort) >"$scratch/after"
 new=$(comm -13 "$scratch/before" "$scratch/after")
-[[ $new == "./.clangd" ]] || fail "the build wrote into the source tree: $new"
+[[ -z $new ]] || fail "the build wrote into the source tree: $new"
+cmake -S "$scratch/src" -B "$scratch/build" -DKMSDK_WRITE_CLANGD=ON >/dev/null
+[[ -f $scratch/src/.clangd ]] || fail "-DKMSDK_WRITE_CLANGD=ON wrote no .clangd"
+rm "$scratch/src/.clangd"
+cmake -S "$scratch/src" -B "$scratch/build" -DKMSDK_WRITE_CLANGD=OFF >/dev/null
 
 cmake --build "$scratch/build" >"$scratch/build2.log" 2>&1
 if grep -q 'CC \[M\]' "$scratch/build2.log"; then
@@ -62,4 +72,4 @@ grep -q "^$scratch/src/greeter.c:$((line + 1)):[0-9]*: error: " "$scratch/typo.l
 	grep -q "^$scratch/src/greeter.c:$line:[0-9]*: error: " "$scratch/typo.log" ||
 	{ cat "$scratch/typo.log"; fail "the compiler error does not point at $scratch/src/greeter.c:$line"; }
 echo "typo reported at: $(grep -m1 ': error: ' "$scratch/typo.log")"
-echo "consumer build: 5 checks passed"
+echo "consumer build: 7 checks passed"
