@@ -26,7 +26,7 @@ struct Transfer {
 };
 
 // dd's block in every dd the bench runs: a pipe's capacity.
-constexpr std::size_t dd_block = 64 * 1024;
+constexpr std::size_t dd_block = std::size_t{64} * 1024;
 
 // `dd if=/dev/zero bs=64k count=…` writing `bytes` (a multiple of dd_block).
 std::string dd_zeros(std::size_t bytes);

@@ -297,8 +297,8 @@ KernelReport streaming_on(const Kernel& kernel, const StreamingConfig& config)
                 s.hwm_since_start = agent_memory(guest).hwm_mb;
                 s.peak_reset = reset_agent_peak(guest);
                 if (!s.peak_reset)
-                    report.notes.push_back("/proc/1/clear_refs refused 5: VmHWM is the agent's "
-                                           "peak since it started");
+                    report.notes.emplace_back("/proc/1/clear_refs refused 5: VmHWM is the agent's "
+                                              "peak since it started");
                 s.before_big = agent_memory(guest);
                 auto big = stream_out(guest, dd_zeros(config.big_bytes), config.big_bytes);
                 s.after_big = agent_memory(guest);
@@ -393,7 +393,7 @@ KernelReport streaming_on(const Kernel& kernel, const StreamingConfig& config)
                                     health.describe());
         report.notes.push_back("failed samples: " + tally.describe());
     } catch (const std::exception& error) {
-        report.errors.push_back(error.what());
+        report.errors.emplace_back(error.what());
     }
     add_figures(report, s, config);
     add_ratio_notes(report, s);

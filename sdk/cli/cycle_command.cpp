@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 
@@ -27,7 +28,7 @@ struct CycleArgs {
 double percentile_ms(std::vector<double> samples, double fraction)
 {
     std::sort(samples.begin(), samples.end());
-    auto index = static_cast<std::size_t>(fraction * static_cast<double>(samples.size() - 1) + 0.5);
+    auto index = static_cast<std::size_t>(std::lround(fraction * static_cast<double>(samples.size() - 1)));
     return samples[std::min(index, samples.size() - 1)];
 }
 

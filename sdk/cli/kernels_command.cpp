@@ -42,6 +42,7 @@ int run_script(const std::vector<std::string>& words)
     std::vector<std::string> argv = {"bash", script.string()};
     argv.insert(argv.end(), words.begin(), words.end());
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (auto& word : argv)
         args.push_back(word.data());
     args.push_back(nullptr);

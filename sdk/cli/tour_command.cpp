@@ -78,7 +78,7 @@ int tour(TourArgs args)
     args.guest.kernel = kernel.release();
     // QEMU's edu device, for kms_edu to drive in the last chapter. The boot
     // pass loads kms_edu for it, so lsmod shows it from the start.
-    args.guest.devices.push_back("edu");
+    args.guest.devices.emplace_back("edu");
     auto edu_ctl = find_edu_ctl();
     if (edu_ctl)
         args.guest.programs.push_back(edu_ctl->string() + ":" + edu_ctl_guest_path);

@@ -79,7 +79,7 @@ GuestOptions& GuestOptions::file(std::string guest_path, std::string contents, u
     return *this;
 }
 
-GuestOptions& GuestOptions::modprobe_conf(std::string name, std::string contents)
+GuestOptions& GuestOptions::modprobe_conf(const std::string& name, std::string contents)
 {
     return file("/etc/modprobe.d/" + name + ".conf", std::move(contents));
 }
@@ -90,7 +90,7 @@ GuestOptions& GuestOptions::modules_load(std::string module_name)
     return *this;
 }
 
-GuestOptions& GuestOptions::kernel_cmdline(std::string extra)
+GuestOptions& GuestOptions::kernel_cmdline(const std::string& extra)
 {
     if (!cmdline_.empty())
         cmdline_ += ' ';

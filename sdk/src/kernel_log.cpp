@@ -568,7 +568,8 @@ std::vector<KernelProblem> scan(const std::vector<KernelLogRecord>& records,
         // What user space wrote to /dev/kmsg is not the kernel's word.
         if (record.facility > 0)
             continue;
-        bool may_announce = record.level < 0 || record.level <= 4;
+        // KERN_WARNING or more urgent; an unknown level (-1) counts too.
+        bool may_announce = record.level <= 4;
         for_each_line(record.text, [&](std::string_view line) {
             scanner.line(line, record.usec, may_announce);
         });

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <elf.h>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 #include <vector>
@@ -32,7 +33,7 @@ std::uint64_t loaded_image_bytes(const std::filesystem::path& vmlinux)
     std::uint64_t total = 0;
     for (unsigned i = 0; i < header.e_phnum; ++i) {
         Elf64_Phdr segment{};
-        in.seekg(static_cast<std::streamoff>(header.e_phoff + i * header.e_phentsize));
+        in.seekg(static_cast<std::streamoff>(header.e_phoff + std::uint64_t{i} * header.e_phentsize));
         if (!in.read(reinterpret_cast<char*>(&segment), sizeof segment))
             break;
         if (segment.p_type == PT_LOAD)

@@ -66,7 +66,7 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
         "-device", fmt::format("virtserialport,bus=agent-bus.0,chardev=agent,name={}", proto::port_name),
     };
     for (const auto& device : config.devices) {
-        args.push_back("-device");
+        args.emplace_back("-device");
         args.push_back(device);
     }
     args.insert(args.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", config.qmp_socket.string())});

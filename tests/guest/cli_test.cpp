@@ -122,10 +122,11 @@ TEST_CASE("kmsdk run --modprobe-conf and --modules-load load a module with optio
     TempDir dir{"kmsdk-cli-test"};
     auto conf = dir.path() / "kms_params.conf";
     write_file_atomically(conf, "options kms_params number=9080 word=from_modprobe_d\n");
+    const std::string show_both =
+        "cat /sys/module/kms_params/parameters/number /sys/module/kms_params/parameters/word";
     auto r = run_kmsdk({"run", "--kernel", release(), "-q", "--modprobe-conf", conf.string(),
                     "--modules-load", "kms_params", "-m", built_module("kms_params").string(),
-                    "--", "cat /sys/module/kms_params/parameters/number "
-                          "/sys/module/kms_params/parameters/word"});
+                    "--", show_both});
     CHECK(r.status == 0);
     CHECK(r.out == "9080\nfrom_modprobe_d\n");
 }

@@ -617,8 +617,8 @@ TEST_CASE("8 exercise and 8 dma-roundtrip processes at once all get right answer
     // coalesce. The kernel's own count of the vector's interrupts shows
     // how many arrived.
     INFO("/proc/interrupts: " << g.run("grep kms_edu /proc/interrupts").out);
-    CHECK(counter(g, "dma_count") == transfers + 8 * 10 * 2);
-    CHECK(counter(g, "irq_count") >= irqs + 8 * 500 + 8 * 10 * 2);
+    CHECK(counter(g, "dma_count") == transfers + 8ULL * 10 * 2);
+    CHECK(counter(g, "irq_count") >= irqs + 8ULL * 500 + 8ULL * 10 * 2);
     CHECK_HEALTHY(g);
 }
 

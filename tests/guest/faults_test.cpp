@@ -209,7 +209,7 @@ TEST_CASE("a hung init leaves the module Loading, insmod in state D, and the hun
     for (const auto& problem : g.health().problems)
         if (problem.find("[hung task") != std::string::npos)
             hung.push_back(problem);
-    REQUIRE(hung.size() >= 1);
+    REQUIRE_FALSE(hung.empty());
     CHECK_THAT(hung[0], Contains(headline));
     CHECK_THAT(hung[0], Contains("task:insmod") && Contains("state:D"));
     CHECK(waits_for_completion(hung[0]));

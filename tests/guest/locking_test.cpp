@@ -95,11 +95,11 @@ TEST_CASE("four writers at once lose no update under the mutex, the spinlock or 
     CHECK(number(start, "spin_writes") == 0);
     CHECK(number(start, "atomic_writes") == 0);
     CHECK(number(start, "unlocked_writes") == 0);
-    CHECK(start["last"] == "");
+    CHECK(start["last"].empty());
 
     constexpr int writers = 4;
     constexpr int writes = 500;
-    constexpr long total = writers * writes;
+    constexpr long total = long{writers} * writes;
     REQUIRE(trimmed(g.run("nproc").out) == "2");
     auto hammer = g.run(hammer_script(writers, writes), 60s);
     REQUIRE(hammer.status == 0);

@@ -100,7 +100,7 @@ TEST_CASE("records=10000 is 145 pages of output and arrives whole; records=0 is 
     CHECK(g.read("/sys/module/kms_procfs/parameters/records") == "10000\n");
 
     const auto expected = expected_records(10000);
-    REQUIRE(expected.size() > 145 * 4096);
+    REQUIRE(expected.size() > std::size_t{145} * 4096);
     CHECK(output_of(g, "wc -l < " + records_file) == "10000\n");
     CHECK(output_of(g, "tail -n 1 " + records_file) ==
           "record 9999: 9999 squared is 99980001, cubed is 999700029999\n");
@@ -125,7 +125,7 @@ TEST_CASE("reads of 1, 7, 4096 and 65536 bytes at a time give the same bytes as 
     // Some 15 KB: four pages, and records that straddle each page's end.
     REQUIRE(g.insmod("kms_procfs", "records=300").ok());
     const auto expected = expected_records(300);
-    REQUIRE(output_of(g, "cat " + records_file + " > /tmp/whole") == "");
+    REQUIRE(output_of(g, "cat " + records_file + " > /tmp/whole").empty());
     REQUIRE(output_of(g, "md5sum < /tmp/whole") == output_of(g, "cat " + records_file + " | md5sum"));
 
     for (int bs : {1, 7, 4096, 65536}) {

@@ -247,7 +247,7 @@ TEST_CASE("1 GB of output passes a 256 MiB guest whole, and the agent's memory s
     REQUIRE(at != std::string::npos);
     auto peak_kb = std::stoul(r.err.substr(at + 6));
     INFO("the agent's peak resident size: " << peak_kb << " kB");
-    CHECK(peak_kb < 16 * 1024);
+    CHECK(peak_kb < 16UL * 1024);
 }
 
 // kmsdk run -k K -q -- sh -c 'yes abcdefghij | head -c 50000000' | (the test, checking)

@@ -14,7 +14,6 @@
 
 using namespace kmsdk;
 using namespace kmsdk::test;
-using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {

@@ -499,10 +499,12 @@ TEST_CASE("frames before the call trace are quoted too", "[kernel_log]")
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].kind == Kind::Bug);
     CHECK(problems[0].headline == "BUG: scheduling while atomic: insmod/95/0x00000002");
+    const std::string cpu_line =
+        "CPU: 0 PID: 95 Comm: insmod Tainted: G           OE      6.1.0-56-amd64 #1  "
+        "Debian 6.1.192-2";
     const std::vector<std::string> expected = {
         "[<ffffffffc0a0e005>] kms_x_init+0x5/0x1000 [kms_x]",
-        "CPU: 0 PID: 95 Comm: insmod Tainted: G           OE      6.1.0-56-amd64 #1  "
-        "Debian 6.1.192-2",
+        cpu_line,
         "Call Trace:",
         " dump_stack_lvl+0x44/0x5c",
         " __schedule_bug.cold+0x7d/0x8b",

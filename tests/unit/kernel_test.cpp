@@ -40,6 +40,7 @@ void add_fake_kernel(const fs::path& cache, const std::string& release, bool com
 std::vector<std::string> releases_of(const std::vector<Kernel>& kernels)
 {
     std::vector<std::string> releases;
+    releases.reserve(kernels.size());
     for (const auto& kernel : kernels)
         releases.push_back(kernel.release());
     return releases;
@@ -94,7 +95,7 @@ TEST_CASE("a release's spec is its series and flavour, as users type it", "[kern
     CHECK(kmsdk::kernel_spec("6.8.0-45-generic") == "6.8.0-45-generic");
     CHECK(kmsdk::flavour_of("7.3.4+deb13-rt-amd64") == "rt-amd64");
     CHECK(kmsdk::flavour_of("6.1.0-57-amd64") == "amd64");
-    CHECK(kmsdk::flavour_of("amd64") == "");
+    CHECK(kmsdk::flavour_of("amd64").empty());
 }
 
 TEST_CASE("a series means the generic flavour; a flavour must be named", "[kernel]")

@@ -26,6 +26,7 @@ namespace {
 std::vector<std::string> names_of(const std::vector<KernelModuleFile>& modules)
 {
     std::vector<std::string> names;
+    names.reserve(modules.size());
     for (const auto& module : modules)
         names.push_back(module.name);
     return names;
@@ -69,6 +70,7 @@ void check_load_order(const Kernel& kernel, const std::vector<KernelModuleFile>&
 {
     auto names = names_of(closure);
     std::vector<std::string> paths;
+    paths.reserve(closure.size());
     for (const auto& module : closure)
         paths.push_back(module.relative_path);
     for (const auto& module : closure) {

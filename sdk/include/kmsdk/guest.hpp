@@ -186,10 +186,10 @@ public:
     // Any file, written before the boot pass.
     GuestOptions& file(std::string guest_path, std::string contents, unsigned mode = 0644);
     // /etc/modprobe.d/<name>.conf
-    GuestOptions& modprobe_conf(std::string name, std::string contents);
+    GuestOptions& modprobe_conf(const std::string& name, std::string contents);
     // A line in /etc/modules-load.d/kmsdk.conf: loaded by the boot pass.
     GuestOptions& modules_load(std::string module_name);
-    GuestOptions& kernel_cmdline(std::string extra);
+    GuestOptions& kernel_cmdline(const std::string& extra);
     GuestOptions& boot_timeout(std::chrono::milliseconds timeout);
     GuestOptions& command_timeout(std::chrono::milliseconds timeout);
     GuestOptions& boot_attempts(unsigned attempts);

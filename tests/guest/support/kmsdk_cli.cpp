@@ -43,6 +43,7 @@ std::string read_if_there(const std::filesystem::path& path)
 std::vector<char*> pointers(std::vector<std::string>& strings)
 {
     std::vector<char*> result;
+    result.reserve(strings.size() + 1);
     for (auto& string : strings)
         result.push_back(string.data());
     result.push_back(nullptr);
