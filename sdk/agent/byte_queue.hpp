@@ -44,6 +44,9 @@ public:
 
     void append(std::string_view bytes)
     {
+        // An empty queue has no buffer, and memcpy wants one even for 0 bytes.
+        if (bytes.empty())
+            return;
         std::memcpy(prepare(bytes.size()), bytes.data(), bytes.size());
         commit(bytes.size());
     }
