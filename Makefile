@@ -8,6 +8,8 @@
 #   make bench      set up, build with CMake, run the benchmarks (bench/README.md);
 #                   STRESS=1 adds 200 consecutive boots with the other core busy,
 #                   BENCH_ARGS passes options (e.g. BENCH_ARGS='-k 6.1 --runs 5')
+#   make lint       checkpatch --strict, clang-format and sparse on the modules'
+#                   C, clang-tidy on the C++ (configures build-lint/)
 #   make sanitize   build the SDK with ASan and UBSan into build-sanitize/, run
 #                   the unit tests and the `commands` guest suite on 6.12
 #   make fuzz       build the wire protocol's fuzzer with clang into build-fuzz/
