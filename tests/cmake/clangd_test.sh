@@ -11,7 +11,7 @@
 # Usage: clangd_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 
-build_dir=$1 source_dir=$2
+build_dir=$1 source_dir=$(realpath "$2")
 command -v clangd >/dev/null || { echo "FAIL: clangd is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
 [[ -f $source_dir/.clangd ]] || { echo "FAIL: no $source_dir/.clangd" >&2; exit 1; }
 
@@ -41,6 +41,15 @@ check_sources() {
 
 check_sources "$build_dir" "the build's compile_commands.json"
 
+# same_commands A B: the two databases compile the samples alike.
+same_commands() {
+	python3 -c 'import json, sys
+def samples(path):
+    return sorted((e for e in json.load(open(path)) if e["file"].startswith(sys.argv[3])),
+                  key=lambda e: e["file"])
+sys.exit(samples(sys.argv[1]) != samples(sys.argv[2]))' "$1" "$2" "$source_dir/kmodules/"
+}
+
 # Fragments live at <build>/kmodules/<module>/kbuild/<release>/<module>/.
 mapfile -t releases < <(find "$build_dir/kmodules" -mindepth 3 -maxdepth 3 -path '*/kbuild/*' -type d \
 	-printf '%f\n' | sort -u)
@@ -50,6 +59,11 @@ for release in "${releases[@]}"; do
 	mkdir -p "$scratch/$release"
 	cmake "-DOUTPUT=$scratch/$release/compile_commands.json" "-DFRAGMENTS=$fragments" \
 		-P "$source_dir/sdk/cmake/KmsdkMergeCompileCommands.cmake"
+	# The build gathered one kernel's the same way: checked above already.
+	if same_commands "$scratch/$release/compile_commands.json" "$build_dir/compile_commands.json"; then
+		echo "clangd ($release): the build's compile_commands.json, checked above"
+		continue
+	fi
 	check_sources "$scratch/$release" "$release"
 done
 ((failed == 0))
