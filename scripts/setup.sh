@@ -21,6 +21,8 @@ readonly packages=(
 	nlohmann-json3-dev
 	# the guest agent is linked statically, zlib included
 	zlib1g-dev
+	# the hash of a snapshot's RAM file
+	libxxhash-dev
 	# Kbuild against Debian's headers: both series were built with gcc-12,
 	# and 6.12 runs pahole for BTF
 	gcc-12 pahole

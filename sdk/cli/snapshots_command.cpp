@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 // `kmsdk snapshots`: the saved guests that later runs restore instead of
-// booting (kmsdk/snapshots.hpp), listed or cleared.
+// booting (kmsdk/snapshots.hpp), listed, verified or cleared.
 #include "commands.hpp"
 
 #include "kmsdk/kernel.hpp"
@@ -56,9 +56,9 @@ std::vector<std::string> snapshot_dirs()
     return dirs;
 }
 
-int list()
+int list(SnapshotCheck check)
 {
-    auto snapshots = list_snapshots();
+    auto snapshots = list_snapshots(check);
     if (snapshots.empty()) {
         auto dirs = snapshot_dirs();
         if (dirs.empty()) {
@@ -111,10 +111,19 @@ int list()
                snapshots.size() == 1 ? "" : "s", megabytes(total));
     for (const auto& folder : folders)
         fmt::print("  {}\n", folder);
-    if (std::any_of(snapshots.begin(), snapshots.end(),
-                    [](const auto& snapshot) { return !snapshot.problem.empty(); }))
+    auto broken = std::count_if(snapshots.begin(), snapshots.end(),
+                                [](const auto& snapshot) { return !snapshot.problem.empty(); });
+    if (broken > 0)
         fmt::print("A broken snapshot is replaced by the next guest of its kind; "
                    "'kmsdk snapshots clear' removes them all now.\n");
+    if (check == SnapshotCheck::thorough) {
+        if (broken > 0) {
+            fmt::print(stderr, "kmsdk: {} of {} snapshots failed verification\n", broken,
+                       snapshots.size());
+            return exit_failure;
+        }
+        fmt::print("Verified: every stream has its CRC-32 and every RAM file its hash.\n");
+    }
     return exit_ok;
 }
 
@@ -141,19 +150,24 @@ Subcommand add_snapshots_command(CLI::App& app)
         "list", "List every snapshot of every cached kernel: release, machine, size, age, "
                 "how long it took to save, key, and what is wrong with a broken one "
                 "(the default)");
+    auto* verify_command = command->add_subcommand(
+        "verify", "List every snapshot as 'list' does, after reading all of each: the stream's "
+                  "CRC-32 and the RAM file's hash, which a restore does not check (it checks "
+                  "sizes, ids and the stream). Exits 1 if any is broken");
     auto* clear_command = command->add_subcommand(
         "clear", "Remove every snapshot of every cached kernel; the next guest of each kind "
                  "boots from scratch and saves a new one");
     command->footer("A guest's first run on a kernel boots it and saves a snapshot once its agent "
                     "is ready; later runs of the same machine (memory, devices, kernel command "
-                    "line) restore it. They live in <kernel cache folder>/snapshots, or in "
-                    "$KMSDK_SNAPSHOT_DIR/<release> when it is set. --cold or KMSDK_COLD=1 boots "
-                    "without one.");
-    return {command, [list_command, clear_command](const std::vector<std::string>&) {
+                    "line) restore it, mapping its RAM file copy-on-write. They live in <kernel "
+                    "cache folder>/snapshots, or in $KMSDK_SNAPSHOT_DIR/<release> when it is set, "
+                    "and are used only while that folder is yours and no one else can write it. "
+                    "--cold or KMSDK_COLD=1 boots without one.");
+    return {command, [list_command, verify_command, clear_command](const std::vector<std::string>&) {
                 (void)list_command;
                 if (clear_command->parsed())
                     return clear();
-                return list();
+                return list(verify_command->parsed() ? SnapshotCheck::thorough : SnapshotCheck::quick);
             }};
 }
 

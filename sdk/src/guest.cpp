@@ -9,6 +9,7 @@
 
 #include "accel.hpp"
 #include "agent_link.hpp"
+#include "folder_trust.hpp"
 #include "health.hpp"
 #include "kmsdk/initramfs.hpp"
 #include "kmsdk/kernel_log.hpp"
@@ -71,9 +72,17 @@ public:
                 detail::boot_machine(machine_config(accel), Deadline{std::chrono::seconds(4)},
                                      [this] { check_interrupted(); }));
         });
-        if (!options_.cold_ && !cold_by_environment())
-            snapshot_.emplace(machine_config(accel_), snapshot_dir(kernel_),
-                              [this](const std::string& text) { notice(text); });
+        if (!options_.cold_ && !cold_by_environment()) {
+            auto dir = snapshot_dir(kernel_);
+            if (auto why = detail::distrust_folder(dir))
+                notice(fmt::format("not using snapshots: {}, and kmsdk restores guests only from a "
+                                   "folder you own that no one else can write; booting cold "
+                                   "(chmod go-w it, or point KMSDK_SNAPSHOT_DIR elsewhere)",
+                                   *why));
+            else
+                snapshot_.emplace(machine_config(accel_), dir,
+                                  [this](const std::string& text) { notice(text); });
+        }
         boot();
     }
 
@@ -90,22 +99,24 @@ public:
         stats_ = {};
         // Held while this run boots cold to make the missing snapshot, so
         // that concurrent runs wait for it rather than make it too.
-        std::optional<detail::SnapshotLock> making;
         if (snapshot_) {
             auto started = std::chrono::steady_clock::now();
             auto restored = restore();
             if (!restored) {
                 auto patience = options_.boot_timeout_ * options_.boot_attempts_ + std::chrono::seconds(60);
-                making = snapshot_->claim(
+                // Held while this run makes the missing snapshot, so that
+                // concurrent runs wait for it rather than make it too.
+                auto making = snapshot_->claim(
                     std::chrono::duration_cast<std::chrono::milliseconds>(patience),
                     [this] { check_interrupted(); });
                 // Another run may have made it while this one waited.
                 if (making)
                     if (auto made = restore())
                         restored.emplace(std::move(*made));
+                if (!restored && making && make_snapshot(started))
+                    return;
             }
             if (restored) {
-                making.reset();
                 adopt(std::move(*restored), started);
                 stats_.restored = true;
                 stats_.attempts = 1;
@@ -123,10 +134,6 @@ public:
                                                [this] { check_interrupted(); });
             if (booted) {
                 adopt(booted.take(), started);
-                if (making)
-                    if (auto took = snapshot_->save(config))
-                        stats_.snapshot_save = *took;
-                making.reset();
                 ready();
                 return;
             }
@@ -382,6 +389,8 @@ private:
             .console_log = console_,
             .agent_socket = dir_.path() / "agent.sock",
             .qmp_socket = dir_.path() / "qmp.sock",
+            .ram_file = {},
+            .ram_shared = false,
             .incoming_fd = -1,
             .qemu_log = dir_.path() / "qemu.log",
         };
@@ -399,6 +408,38 @@ private:
     std::optional<detail::Machine> restore()
     {
         return snapshot_->restore(config(), options_.boot_timeout_, [this] { check_interrupted(); });
+    }
+
+    // Boots cold into a new snapshot's RAM file, saves it, and restores it:
+    // the run that makes a snapshot goes on from it, as every later run
+    // starts. False when that did not work out (and a notice said so); the
+    // caller then boots as it would without snapshots.
+    bool make_snapshot(std::chrono::steady_clock::time_point started)
+    {
+        auto making = snapshot_->prepare(config());
+        if (!making)
+            return false;
+        auto booted = detail::boot_machine(making->config, Deadline{options_.boot_timeout_},
+                                           [this] { check_interrupted(); });
+        if (!booted)
+            return false;
+        stats_.attempts = 1;
+        auto saved = snapshot_->save(booted.take(), std::move(*making));
+        if (saved.machine) {
+            adopt(std::move(*saved.machine), started);
+            ready();
+            return true;
+        }
+        if (!saved.took)
+            return false;
+        stats_.snapshot_save = *saved.took;
+        auto restored = restore();
+        if (!restored)
+            return false;
+        adopt(std::move(*restored), started);
+        resume();
+        ready();
+        return true;
     }
 
     void adopt(detail::Machine machine, std::chrono::steady_clock::time_point started)

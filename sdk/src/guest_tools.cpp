@@ -19,6 +19,8 @@ namespace {
 
 constexpr const char* search_dirs[] = {"/usr/sbin", "/usr/bin", "/sbin", "/bin"};
 
+}  // namespace
+
 fs::path find_program(const ToolWanted& tool)
 {
     for (const auto* dir : search_dirs) {
@@ -32,6 +34,8 @@ fs::path find_program(const ToolWanted& tool)
         "(apt-get install {}) or run scripts/setup.sh",
         tool.applet, tool.package, tool.package));
 }
+
+namespace {
 
 HostFile host_file(const fs::path& guest_path)
 {

@@ -45,6 +45,10 @@ struct GuestTools {
     std::vector<std::pair<std::string, std::string>> applets;
 };
 
+// The tool's program on the host, symlinks resolved ("/usr/bin/kmod").
+// Throws, naming the package to install, when there is none.
+std::filesystem::path find_program(const ToolWanted& tool);
+
 // Finds each tool on the host (/usr/sbin, /usr/bin, /sbin, /bin) and the
 // libraries it needs (ldd). Throws, naming the package to install, when
 // one is missing.

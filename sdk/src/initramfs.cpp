@@ -5,6 +5,7 @@
 #include "kmsdk/module_closure.hpp"
 #include "guest_tools.hpp"
 #include "host_command.hpp"
+#include "text.hpp"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 #include <stdexcept>
 
 #include <elf.h>
+#include <sys/stat.h>
 
 namespace kmsdk {
 namespace fs = std::filesystem;
@@ -130,6 +132,43 @@ std::string cache_key(const Ingredients& parts)
     return hash.hex();
 }
 
+// What the archive for `inputs` depends on, by name, size and time only:
+// enough to find the archive built before without gather(), whose ldd
+// runs and reads took a tenth of a second of every guest's start.
+std::string quick_key(const InitramfsInputs& inputs)
+{
+    ContentHash hash;
+    hash.add(layout_version).add(inputs.kernel.release());
+    auto stamp = [&hash](const fs::path& path) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0)
+            st = {};
+        hash.add(path.string())
+            .add(static_cast<std::uint64_t>(st.st_ino))
+            .add(static_cast<std::uint64_t>(st.st_size))
+            .add(static_cast<std::uint64_t>(st.st_mtim.tv_sec) * 1'000'000'000ULL +
+                 static_cast<std::uint64_t>(st.st_mtim.tv_nsec));
+    };
+    stamp(inputs.agent);
+    stamp(inputs.busybox);
+    hash.add(inputs.debian_tools ? 1U : 0U);
+    if (inputs.debian_tools) {
+        for (const auto& tool : detail::default_guest_tools())
+            stamp(detail::find_program(tool));
+        // Installing or upgrading a shared library runs ldconfig, which
+        // rewrites this.
+        stamp("/etc/ld.so.cache");
+    }
+    for (const auto& name : inputs.channel_modules)
+        hash.add(name);
+    auto modules_dir = inputs.kernel.modules_dir();
+    for (auto index : module_indexes)
+        stamp(modules_dir / index);
+    stamp(modules_dir / "modules.dep.bin");
+    stamp(modules_dir / "modules.alias.bin");
+    return hash.hex();
+}
+
 // `busybox --list-full` names each applet where busybox --install would
 // put it: "bin/sh", "sbin/modprobe", "usr/bin/xxd".
 std::vector<std::string> applet_paths(const fs::path& busybox)
@@ -236,7 +275,8 @@ void remove_stale(const fs::path& folder, const fs::path& current)
         bool old_archive = name.starts_with("base-") && name.ends_with(".cpio") &&
                            entry.path() != current && age > std::chrono::hours(24);
         bool abandoned = name.starts_with(".base-") && age > abandoned_after;
-        if (old_archive || abandoned)
+        bool old_index = name.starts_with("index-") && age > std::chrono::hours(24);
+        if (old_archive || abandoned || old_index)
             fs::remove(entry.path(), error);  // another process may have won
     }
 }
@@ -245,14 +285,21 @@ void remove_stale(const fs::path& folder, const fs::path& current)
 
 fs::path base_initramfs(const InitramfsInputs& inputs, const fs::path& cache)
 {
-    auto parts = gather(inputs);
-    auto folder = cache / "initramfs" / parts.release;
-    auto path = folder / fmt::format("base-{}.cpio", cache_key(parts));
-    if (fs::exists(path))
-        return path;
+    auto folder = cache / "initramfs" / inputs.kernel.release();
+    // index-<quick key> names the archive its inputs made last time.
+    auto index = folder / fmt::format("index-{}", quick_key(inputs));
+    auto named = detail::read_if_present(index);
+    if (auto end = named.find('\n'); end != std::string::npos && end > 0)
+        if (auto path = folder / named.substr(0, end); fs::exists(path))
+            return path;
 
-    write_file_atomically(path, build_archive(parts, inputs.busybox));
-    remove_stale(folder, path);
+    auto parts = gather(inputs);
+    auto path = folder / fmt::format("base-{}.cpio", cache_key(parts));
+    if (!fs::exists(path)) {
+        write_file_atomically(path, build_archive(parts, inputs.busybox));
+        remove_stale(folder, path);
+    }
+    write_file_atomically(index, path.filename().string() + "\n");
     return path;
 }
 

@@ -27,6 +27,18 @@ std::filesystem::path find_in_path(const std::string& name)
     return {};
 }
 
+// QEMU's option syntax doubles a comma inside a value.
+std::string option_value(const std::filesystem::path& path)
+{
+    std::string escaped;
+    for (char c : path.string()) {
+        escaped += c;
+        if (c == ',')
+            escaped += ',';
+    }
+    return escaped;
+}
+
 }  // namespace
 
 std::filesystem::path qemu_binary()
@@ -49,9 +61,11 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
     if (!std::filesystem::exists(qboot))
         throw std::runtime_error(fmt::format("{} is missing: install qemu-system-data "
                                              "(run scripts/setup.sh)", qboot.string()));
+    // The backend's id is the RAM block's name in the migration stream.
+    auto ram_backend = config.ram_file.empty() ? "" : ",memory-backend=pc.ram";
     std::vector<std::string> args = {
         qemu_binary().string(),
-        "-machine", fmt::format("q35,accel={}", config.accel),
+        "-machine", fmt::format("q35,accel={}{}", config.accel, ram_backend),
         "-bios", qboot.string(),
         "-m", std::to_string(config.memory_mb),
         "-smp", std::to_string(config.cpus),
@@ -65,14 +79,24 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
         "-chardev", fmt::format("socket,id=agent,path={},server=on,wait=off", config.agent_socket.string()),
         "-device", fmt::format("virtserialport,bus=agent-bus.0,chardev=agent,name={}", proto::port_name),
     };
+    if (!config.ram_file.empty())
+        args.insert(args.end(),
+                    {"-object", fmt::format("memory-backend-file,id=pc.ram,size={}M,mem-path={},share={}",
+                                            config.memory_mb, option_value(config.ram_file),
+                                            config.ram_shared ? "on" : "off")});
     for (const auto& device : config.devices) {
         args.emplace_back("-device");
         args.push_back(device);
     }
     args.insert(args.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", config.qmp_socket.string())});
     if (config.incoming_fd >= 0)
-        args.insert(args.end(), {"-S", "-incoming", fmt::format("fd:{}", ChildProcess::passed_fd_number)});
+        args.insert(args.end(), {"-S", "-incoming", "defer"});
     return args;
+}
+
+std::string incoming_uri()
+{
+    return fmt::format("fd:{}", ChildProcess::passed_fd_number);
 }
 
 ChildProcess start_qemu(const MachineConfig& config)
@@ -91,6 +115,10 @@ std::string machine_identity(const MachineConfig& config)
     stable.agent_socket = "agent";
     stable.qmp_socket = "qmp";
     stable.qemu_log.clear();
+    // Saved from a shared mapping of one file, restored from a private one
+    // of another: the same machine.
+    stable.ram_file = "ram";
+    stable.ram_shared = false;
     stable.incoming_fd = -1;
     std::string identity;
     for (const auto& arg : qemu_command(stable))

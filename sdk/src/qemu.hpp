@@ -24,8 +24,15 @@ struct MachineConfig {
     std::filesystem::path console_log;
     std::filesystem::path agent_socket;
     std::filesystem::path qmp_socket;  // QEMU's monitor: save, restore, resume
-    // A saved machine's stream to start from instead of booting: QEMU
-    // loads it and stays paused until told to continue. -1: boot.
+    // The guest's RAM in a file (a snapshot's, snapshot_ram.hpp) instead of
+    // anonymous memory: mapped shared by a guest that boots to be saved,
+    // private (copy-on-write) by one restored from it. Empty: anonymous.
+    std::filesystem::path ram_file;
+    bool ram_shared = false;
+    // A saved machine's stream to start from instead of booting. QEMU
+    // waits for migrate-incoming (after the capabilities are set, see
+    // incoming_uri()), loads it and stays paused until told to continue.
+    // -1: boot.
     int incoming_fd = -1;
     std::filesystem::path qemu_log;  // QEMU's own stdout and stderr
 };
@@ -35,6 +42,9 @@ struct MachineConfig {
 std::filesystem::path qemu_binary();
 
 std::vector<std::string> qemu_command(const MachineConfig& config);
+
+// The migration URI of the stream MachineConfig::incoming_fd passes.
+std::string incoming_uri();
 
 ChildProcess start_qemu(const MachineConfig& config);
 

@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <ctime>
-#include <future>
 #include <sys/stat.h>
 #include <thread>
 
@@ -28,6 +27,13 @@ std::string file_identity(const std::filesystem::path& path)
 std::chrono::milliseconds ms(std::chrono::nanoseconds duration)
 {
     return std::chrono::duration_cast<std::chrono::milliseconds>(duration);
+}
+
+// Both ends of a snapshot's migration: RAM in a file is not in the stream.
+nlohmann::json ignore_shared_ram()
+{
+    return {{"capabilities",
+             nlohmann::json::array({{{"capability", "x-ignore-shared"}, {"state", true}}})}};
 }
 
 }  // namespace
@@ -81,25 +87,24 @@ std::optional<Machine> SnapshotSession::restore(const MachineConfig& base,
 
     auto config = base;
     config.incoming_fd = file->fd.get();
-    // Checked while QEMU loads it; the guest runs only once it passed.
-    auto intact = std::async(std::launch::async,
-                             [&file] { return stream_intact(file->fd.get(), file->header); });
+    config.ram_file = file->ram;
+    config.ram_shared = false;
     auto qemu = launch(config);
     Deadline deadline{timeout};
     std::string why;
     try {
         auto qmp = Qmp::connect(config.qmp_socket, deadline);
+        qmp.execute("migrate-set-capabilities", ignore_shared_ram(), deadline);
+        qmp.execute("migrate-incoming", {{"uri", incoming_uri()}}, deadline);
         std::string state;
         while ((state = qmp.execute("query-status", deadline).value("status", "")) == "inmigrate") {
             check();
             if (deadline.expired())
                 throw std::runtime_error(
                     fmt::format("QEMU was still loading it after {}", seconds(timeout)));
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
         }
-        if (!intact.get())
-            why = "corrupt: its stream does not have the checksum it was saved with";
-        else if (state != "paused")
+        if (state != "paused")
             why = fmt::format("not loadable: QEMU is {} after loading it", state);
         else {
             qmp.execute("cont", deadline);
@@ -115,8 +120,6 @@ std::optional<Machine> SnapshotSession::restore(const MachineConfig& base,
         why = fmt::format("not loadable: {}",
                           status ? qemu_exit_failure(*status, config).reason : error.what());
     }
-    if (intact.valid())
-        intact.wait();
     unusable(why);
     return std::nullopt;
 }
@@ -132,17 +135,33 @@ std::optional<SnapshotLock> SnapshotSession::claim(std::chrono::milliseconds pat
     return lock;
 }
 
-std::optional<std::chrono::nanoseconds> SnapshotSession::save(const MachineConfig& config)
+std::optional<SnapshotSession::Making> SnapshotSession::prepare(const MachineConfig& config)
+{
+    try {
+        Making making{std::make_unique<SnapshotWriter>(path_, std::uint64_t{config.memory_mb} << 20),
+                      config};
+        making.config.ram_file = making.writer->ram();
+        making.config.ram_shared = true;
+        return making;
+    } catch (const std::exception& error) {
+        cannot_save(error.what());
+        return std::nullopt;
+    }
+}
+
+SnapshotSession::Saved SnapshotSession::save(Machine machine, Making making)
 {
     auto started = std::chrono::steady_clock::now();
+    std::string failure;
     try {
-        SnapshotWriter writer{path_};
         Deadline deadline{std::chrono::seconds(60)};
-        auto qmp = Qmp::connect(config.qmp_socket, deadline);
+        auto qmp = Qmp::connect(making.config.qmp_socket, deadline);
         qmp.execute("stop", deadline);
-        std::string failure;
         try {
-            qmp.pass_fd("snapshot", writer.fd(), deadline);
+            // The RAM is in the snapshot's file already: the stream holds
+            // the devices' state and the small RAM blocks (firmware, ROMs).
+            qmp.execute("migrate-set-capabilities", ignore_shared_ram(), deadline);
+            qmp.pass_fd("snapshot", making.writer->stream_fd(), deadline);
             qmp.execute("migrate", {{"uri", "fd:snapshot"}}, deadline);
             for (;;) {
                 auto progress = qmp.execute("query-migrate", deadline);
@@ -158,28 +177,43 @@ std::optional<std::chrono::nanoseconds> SnapshotSession::save(const MachineConfi
                     failure = "QEMU had not written it after 60 s";
                     break;
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
             }
         } catch (const std::exception& error) {
             failure = error.what();
         }
-        qmp.execute("cont", Deadline{std::chrono::seconds(5)});
-        if (!failure.empty())
-            throw std::runtime_error(failure);
-        auto took = std::chrono::steady_clock::now() - started;
-        writer.commit(SnapshotHeader{
-            .key = key_,
-            .machine = machine_,
-            .created = std::time(nullptr),
-            .save_ms = static_cast<std::uint64_t>(ms(took).count()),
-        });
-        reported_broken_.clear();
-        return std::chrono::steady_clock::now() - started;
+        if (!failure.empty()) {
+            qmp.execute("cont", Deadline{std::chrono::seconds(5)});
+            cannot_save(failure);
+            return {std::nullopt, std::move(machine)};
+        }
     } catch (const std::exception& error) {
-        notice_(fmt::format("could not save a snapshot into {} ({}); going on without one",
-                            path_.parent_path().string(), one_line(error.what())));
-        return std::nullopt;
+        // No monitor to resume it with: the machine cannot go on.
+        cannot_save(error.what());
+        return {};
     }
+    try {
+        // Nothing may write the RAM file once it is the snapshot's.
+        machine.qemu.kill();
+        auto took = std::chrono::steady_clock::now() - started;
+        SnapshotHeader header;
+        header.key = key_;
+        header.machine = machine_;
+        header.created = std::time(nullptr);
+        header.save_ms = static_cast<std::uint64_t>(ms(took).count());
+        making.writer->commit(std::move(header));
+        reported_broken_.clear();
+        return {std::chrono::steady_clock::now() - started, std::nullopt};
+    } catch (const std::exception& error) {
+        cannot_save(error.what());
+        return {};
+    }
+}
+
+void SnapshotSession::cannot_save(const std::string& why)
+{
+    notice_(fmt::format("could not save a snapshot into {} ({}); going on without one",
+                        path_.parent_path().string(), one_line(why)));
 }
 
 }  // namespace kmsdk::detail

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -37,13 +38,30 @@ public:
     // the wait, as it does while QEMU starts.
     std::optional<SnapshotLock> claim(std::chrono::milliseconds patience, const WaitCheck& check);
 
-    // Saves the machine that just came up, agent ready and nothing staged.
-    // The guest stands still meanwhile. How long it took, or nullopt (after
-    // a notice) when it could not be saved: the guest goes on either way.
-    std::optional<std::chrono::nanoseconds> save(const MachineConfig& config);
+    // A cold boot that is to become the snapshot: its machine's RAM is the
+    // new snapshot's RAM file. nullopt, after a notice, when there is no
+    // room for one; the caller boots as it would without.
+    struct Making {
+        std::unique_ptr<SnapshotWriter> writer;
+        MachineConfig config;  // boot this, then save()
+    };
+    std::optional<Making> prepare(const MachineConfig& config);
+
+    // What save() did: how long it took, or, after a notice that it could
+    // not save, the machine, which goes on (its RAM file is then out of
+    // the folder, but still mapped).
+    struct Saved {
+        std::optional<std::chrono::nanoseconds> took;
+        std::optional<Machine> machine;
+    };
+    // Saves the machine that just came up from `making.config`, agent
+    // ready and nothing staged, and commits the snapshot. A saved machine
+    // ends: its RAM now belongs to the snapshot, which the caller restores.
+    Saved save(Machine machine, Making making);
 
 private:
     void unusable(std::string why);
+    void cannot_save(const std::string& why);
 
     std::filesystem::path path_;
     std::string key_;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 // Snapshots with real guests: the first guest of its kind boots cold and
 // saves one, later ones restore it, each with its own random pool and the
-// host's time. A snapshot that is truncated, corrupt, stale, headerless,
-// empty or of another machine is said to be broken in one notice, the
-// guest boots cold and replaces it, and the next guest restores again. A
-// full disk, two guests racing to make the same snapshot, and the reboot
+// host's time, mapping its RAM file without writing it. A snapshot that is
+// truncated, corrupt, stale, headerless, empty or of another machine, or
+// whose RAM file is truncated or another snapshot's, is said to be broken
+// in one notice, the guest boots cold and replaces it, and the next guest
+// restores again. A snapshot folder others can write is not used at all.
+// A full disk, two guests racing to make the same snapshot, and the reboot
 // after an Oops are covered too.
 //
 // Every test case has its own snapshot folder ($KMSDK_SNAPSHOT_DIR, which
@@ -12,14 +14,18 @@
 // would keep a snapshot folder for the whole run.
 #include "guest_suite.hpp"
 #include "scoped_env.hpp"
+#include "snapshot_ram.hpp"
 #include "snapshot_store.hpp"
 #include "temp_dir.hpp"
+#include "unique_fd.hpp"
 
 #include "kmsdk/snapshots.hpp"
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -121,6 +127,29 @@ detail::SnapshotHeader header_of(const fs::path& path)
     return detail::SnapshotHeader::parse(read_bytes(path, detail::SnapshotHeader::size));
 }
 
+fs::path ram_of(const fs::path& snapshot)
+{
+    return detail::ram_file_of(snapshot, header_of(snapshot).id);
+}
+
+// A file's own bytes' hash, to show nothing wrote it.
+std::string content_hash(const fs::path& path)
+{
+    detail::UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    REQUIRE(fd);
+    return detail::ram_content_hash(fd.get(), fs::file_size(path));
+}
+
+// Copies a snapshot (its .snap and RAM file) to `snapshot` in another folder.
+void copy_snapshot(const fs::path& from, const fs::path& snapshot)
+{
+    fs::create_directories(snapshot.parent_path());
+    auto id = header_of(from).id;
+    fs::copy_file(detail::ram_file_of(from, id), detail::ram_file_of(snapshot, id),
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(from, snapshot, fs::copy_options::overwrite_existing);
+}
+
 // A fresh snapshot folder for one test case (or `root`, made elsewhere),
 // made $KMSDK_SNAPSHOT_DIR (and $KMSDK_COLD cleared) until the case ends.
 class SnapshotFolder {
@@ -154,6 +183,15 @@ public:
         return found;
     }
     std::vector<fs::path> temporaries() const { return with(detail::snapshot_temporary_marker); }
+    std::vector<fs::path> ram_files() const
+    {
+        std::vector<fs::path> found;
+        for (const auto& path : with(detail::ram_suffix))
+            if (path.extension() == detail::ram_suffix &&
+                path.string().find(detail::snapshot_temporary_marker) == std::string::npos)
+                found.push_back(path);
+        return found;
+    }
 
     // Everything in the folder, for messages.
     std::string listing() const
@@ -175,24 +213,36 @@ private:
     ScopedEnv cold_;
 };
 
-// A good snapshot of the default machine, made once for the suite by a
-// guest of its own: the broken cases start from a copy of it.
+// A good snapshot of the default machine, made in a folder of its own by a
+// guest of its own.
+fs::path make_snapshot(const fs::path& dir, std::string_view what)
+{
+    SnapshotFolder folder{dir};
+    Notices notices;
+    auto started = Clock::now();
+    Guest guest{options(notices)};
+    report_timing(fmt::format("cold boot and save ({})", what), Clock::now() - started);
+    INFO(notices.text());
+    REQUIRE(notices.lines().empty());
+    REQUIRE(guest.boot_stats().snapshot_save > std::chrono::nanoseconds::zero());
+    auto found = folder.snapshots();
+    REQUIRE(found.size() == 1);
+    return found.front();
+}
+
+// Made once for the suite: the broken cases start from a copy of it.
 const fs::path& pristine_snapshot()
 {
     static detail::TempDir dir{"kmsdk-snappristine"};
-    static fs::path path = [] {
-        SnapshotFolder folder{dir.path()};
-        Notices notices;
-        auto started = Clock::now();
-        Guest guest{options(notices)};
-        report_timing("cold boot and save (the suite's pristine snapshot)", Clock::now() - started);
-        INFO(notices.text());
-        REQUIRE(notices.lines().empty());
-        REQUIRE(guest.boot_stats().snapshot_save > std::chrono::nanoseconds::zero());
-        auto found = folder.snapshots();
-        REQUIRE(found.size() == 1);
-        return found.front();
-    }();
+    static fs::path path = make_snapshot(dir.path(), "the suite's pristine snapshot");
+    return path;
+}
+
+// Another snapshot of the same machine, from another boot.
+const fs::path& other_boot_snapshot()
+{
+    static detail::TempDir dir{"kmsdk-snapother"};
+    static fs::path path = make_snapshot(dir.path(), "another boot's snapshot");
     return path;
 }
 
@@ -200,9 +250,8 @@ const fs::path& pristine_snapshot()
 fs::path install_good_snapshot(const SnapshotFolder& folder)
 {
     const auto& pristine = pristine_snapshot();
-    fs::create_directories(folder.kernel_dir());
     auto path = folder.kernel_dir() / pristine.filename();
-    fs::copy_file(pristine, path, fs::copy_options::overwrite_existing);
+    copy_snapshot(pristine, path);
     return path;
 }
 
@@ -322,14 +371,26 @@ TEST_CASE("the first guest boots cold and saves a snapshot; the next one restore
         INFO("snapshot folder:\n" << folder.listing());
         REQUIRE(folder.snapshots().size() == 1);
         CHECK(folder.temporaries().empty());
-        auto header = header_of(folder.snapshots().front());
-        CHECK(header.stream_bytes + detail::SnapshotHeader::size ==
-              fs::file_size(folder.snapshots().front()));
-        fmt::print("snapshots [{}]: snapshot size: {:.1f} MiB ({})\n", test_kernel().release(),
-                   static_cast<double>(fs::file_size(folder.snapshots().front())) / (1 << 20),
-                   header.machine);
+        auto snapshot = folder.snapshots().front();
+        auto header = header_of(snapshot);
+        CHECK(header.stream_bytes + detail::SnapshotHeader::size == fs::file_size(snapshot));
+        // The RAM is in its own file, sparse: the stream is the devices' state.
+        CHECK(header.stream_bytes < (1U << 20));
+        auto ram = ram_of(snapshot);
+        CHECK(folder.ram_files() == std::vector<fs::path>{ram});
+        CHECK(fs::file_size(ram) == header.ram_bytes + detail::ram_trailer_size);
+        struct stat st {};
+        REQUIRE(::stat(ram.c_str(), &st) == 0);
+        auto on_disk = static_cast<std::uint64_t>(st.st_blocks) * 512;
+        CHECK(on_disk < header.ram_bytes);
+        fmt::print("snapshots [{}]: snapshot: stream {:.2f} MiB, RAM file {:.1f} MiB on disk of "
+                   "{} MiB ({})\n",
+                   test_kernel().release(), static_cast<double>(header.stream_bytes) / (1 << 20),
+                   static_cast<double>(on_disk) / (1 << 20), header.ram_bytes >> 20, header.machine);
         check_works(*first->guest);
     }
+    auto ram = ram_of(folder.snapshots().front());
+    auto ram_hash = content_hash(ram);
 
     auto second = start_guest([](Notices& notices) {
         return options(notices).module(built_module("kms_hello"));
@@ -349,6 +410,9 @@ TEST_CASE("the first guest boots cold and saves a snapshot; the next one restore
     CHECK_FALSE(is_loaded(g, "kms_hello"));
     CHECK_HEALTHY(g);
     CHECK(folder.snapshots().size() == 1);
+    // The restored guest wrote its memory, and none of it into the file.
+    second.reset();
+    CHECK(content_hash(ram) == ram_hash);
 }
 
 TEST_CASE("two guests restored from one snapshot have their own random pools and the host's time",
@@ -433,6 +497,75 @@ TEST_CASE("an empty snapshot file is replaced", "[snapshots]")
     check_replaced(folder, path, "truncated");
 }
 
+TEST_CASE("a snapshot whose RAM file is truncated is replaced", "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    auto ram = ram_of(path);
+    fs::resize_file(ram, fs::file_size(ram) / 2);
+    check_replaced(folder, path, "truncated: its RAM file has");
+    // The replacement's RAM file took its place; the truncated one is gone.
+    CHECK(folder.ram_files() == std::vector<fs::path>{ram_of(path)});
+}
+
+TEST_CASE("a snapshot whose RAM file is another boot's is replaced", "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    // Same machine, same size, same kernel: only the trailer's id tells.
+    const auto& other = other_boot_snapshot();
+    fs::copy_file(ram_of(other), ram_of(path), fs::copy_options::overwrite_existing);
+    check_replaced(folder, path, "mismatched: its RAM file belongs to another snapshot");
+}
+
+TEST_CASE("a device stream of another boot beside this snapshot's RAM file is replaced",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    auto ram = ram_of(path);
+    // The other boot's .snap, its RAM file renamed to the name it expects:
+    // the RAM is this snapshot's, and its trailer says so.
+    const auto& other = other_boot_snapshot();
+    fs::copy_file(other, path, fs::copy_options::overwrite_existing);
+    fs::rename(ram, ram_of(path));
+    check_replaced(folder, path, "mismatched");
+}
+
+TEST_CASE("a snapshot folder its group can write is not used: the guest boots cold and saves "
+          "nothing there",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto path = install_good_snapshot(folder);
+    fs::permissions(folder.kernel_dir(), fs::perms::group_write, fs::perm_options::add);
+    auto before = folder.listing();
+
+    auto start = start_guest();
+    report_timing("group-writable snapshot folder, cold boot", start->took);
+    auto notices = start->notices.lines();
+    INFO("notices:\n" << start->notices.text());
+    REQUIRE(notices.size() == 1);
+    CHECK_THAT(notices[0], Contains("not using snapshots: " + folder.kernel_dir().string() +
+                                    " is writable by its group (mode 0775)"));
+    CHECK_THAT(notices[0], Contains("booting cold"));
+    CHECK(notices[0].find('\n') == std::string::npos);
+    CHECK_FALSE(start->guest->boot_stats().restored);
+    CHECK(start->guest->boot_stats().snapshot_save == std::chrono::nanoseconds::zero());
+    check_works(*start->guest);
+    start.reset();
+    // Nothing was replaced, saved or locked there.
+    CHECK(folder.listing() == before);
+
+    // Made private again, it is used again.
+    fs::permissions(folder.kernel_dir(), fs::perms::group_write, fs::perm_options::remove);
+    auto next = start_guest();
+    INFO("notices:\n" << next->notices.text());
+    CHECK(next->notices.lines().empty());
+    CHECK(next->guest->boot_stats().restored);
+    CHECK(fs::exists(path));
+}
+
 TEST_CASE("a snapshot of another machine under this machine's key, which QEMU refuses to load, "
           "is replaced",
           "[snapshots]")
@@ -459,8 +592,8 @@ TEST_CASE("a snapshot of another machine under this machine's key, which QEMU re
     REQUIRE_THAT(theirs.machine, Contains("320 MiB"));
     REQUIRE(theirs.key != ours.key);
 
-    // Their stream, its length and CRC as saved, under our key: every check
-    // of the header passes, and only QEMU can tell.
+    // Their stream, its length and CRC as saved, and their RAM file, under
+    // our key and name: every check of kmsdk's passes, and only QEMU can tell.
     auto forged = theirs;
     forged.key = ours.key;
     auto staging = folder.kernel_dir() / "forged";
@@ -471,6 +604,7 @@ TEST_CASE("a snapshot of another machine under this machine's key, which QEMU re
         out << forged.format() << in.rdbuf();
         REQUIRE(out);
     }
+    fs::copy_file(detail::ram_file_of(other_path, theirs.id), detail::ram_file_of(path, theirs.id));
     fs::rename(staging, path);
     REQUIRE(fs::file_size(path) == fs::file_size(other_path));
 
@@ -499,6 +633,8 @@ TEST_CASE("a full disk: the guest boots cold, says it could not save, and leaves
         REQUIRE(notices.size() == 1);
         CHECK_THAT(notices[0], Contains("could not save a snapshot"));
         CHECK_THAT(notices[0], Contains(folder.kernel_dir().string()));
+        // Found before the guest boots: its RAM file could not have grown.
+        CHECK_THAT(notices[0], Contains("MB free there"));
         CHECK_THAT(notices[0], Contains("going on without one"));
         CHECK(notices[0].find('\n') == std::string::npos);
     }
@@ -603,6 +739,8 @@ TEST_CASE("a guest that waited for another run to make the snapshot restores wha
         }
     }};
     std::this_thread::sleep_for(held);
+    auto id = header_of(pristine).id;
+    fs::copy_file(detail::ram_file_of(pristine, id), detail::ram_file_of(path, id));
     auto staging = folder.kernel_dir() / "staging";
     fs::copy_file(pristine, staging);
     fs::rename(staging, path);

@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 // The files behind snapshots, without a guest: the header survives a round
 // trip and refuses what this build did not write; a file's length must be
-// the header's; a writer leaves either a complete snapshot or nothing; the
-// CRC catches one flipped byte; one maker at a time holds the lock.
+// the header's; a writer leaves either a complete snapshot (stream and RAM
+// file) or nothing; the CRC catches one flipped byte in the stream and the
+// hash one in the RAM; a RAM file that is truncated, missing or another
+// snapshot's is refused; snapshots are used only from folders no one else
+// can write; one maker at a time holds the lock.
+#include "folder_trust.hpp"
+#include "snapshot_ram.hpp"
 #include "snapshot_store.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,14 +40,17 @@ namespace {
 
 SnapshotHeader sample_header()
 {
-    return SnapshotHeader{
-        .key = "0123456789abcdef",
-        .machine = "256 MiB, tcg, devices: edu",
-        .stream_bytes = 69147061,
-        .stream_crc = 0x0badf00d,
-        .created = 1700000000,
-        .save_ms = 1234,
-    };
+    SnapshotHeader header;
+    header.key = "0123456789abcdef";
+    header.machine = "256 MiB, tcg, devices: edu";
+    header.stream_bytes = 169147;
+    header.stream_crc = 0x0badf00d;
+    header.id = "00112233aabbccdd";
+    header.ram_bytes = 256 << 20;
+    header.ram_hash = "0123456789abcdef";
+    header.created = 1700000000;
+    header.save_ms = 12;
+    return header;
 }
 
 // What parse() says about `block`, or "" when it accepts it.
@@ -106,6 +115,59 @@ std::string sample_stream(std::size_t size)
     return stream;
 }
 
+constexpr std::uint64_t ram_bytes = 1 << 20;
+
+// A committed snapshot at `path`, as a save makes it: the stream through the
+// writer's fd, a sparse RAM file as QEMU leaves it. Its header.
+SnapshotHeader make_snapshot(const fs::path& path, const std::string& stream)
+{
+    SnapshotWriter writer{path, ram_bytes};
+    write_all(writer.stream_fd(), stream);
+    {
+        UniqueFd ram{::open(writer.ram().c_str(), O_RDWR | O_CLOEXEC)};
+        REQUIRE(ram);
+        REQUIRE(::ftruncate(ram.get(), ram_bytes) == 0);
+        auto data = sample_stream(20000);
+        REQUIRE(::pwrite(ram.get(), data.data(), data.size(), 8192) == static_cast<ssize_t>(data.size()));
+    }
+    writer.commit(sample_header());
+    UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    REQUIRE(fd);
+    return read_snapshot_header(fd.get());
+}
+
+void flip_byte(const fs::path& path, std::streamoff at)
+{
+    std::fstream file{path, std::ios::binary | std::ios::in | std::ios::out};
+    file.seekg(at);
+    char byte = 0;
+    file.get(byte);
+    file.seekp(at);
+    file.put(static_cast<char>(byte ^ 0x01));
+    REQUIRE(file);
+}
+
+// What open_snapshot() says about `path`, or "" when it opens it.
+std::string broken_on_open(const fs::path& path, const std::string& key)
+{
+    try {
+        return kmsdk::detail::open_snapshot(path, key) ? "" : "no snapshot";
+    } catch (const SnapshotBroken& broken) {
+        return broken.what();
+    }
+}
+
+// What verify_snapshot() says about `path`, or "" when it passes.
+std::string broken_by_verify(const fs::path& path)
+{
+    try {
+        kmsdk::detail::verify_snapshot(path);
+        return {};
+    } catch (const SnapshotBroken& broken) {
+        return broken.what();
+    }
+}
+
 }  // namespace
 
 TEST_CASE("a snapshot header formats to one block and parses back to the same fields", "[snapshot]")
@@ -113,7 +175,7 @@ TEST_CASE("a snapshot header formats to one block and parses back to the same fi
     auto header = sample_header();
     auto block = header.format();
     CHECK(block.size() == SnapshotHeader::size);
-    CHECK(block.starts_with("kmsdk-snapshot 1\n"));
+    CHECK(block.starts_with("kmsdk-snapshot 2\n"));
     // NUL padded after the text.
     CHECK(block.back() == '\0');
 
@@ -122,6 +184,9 @@ TEST_CASE("a snapshot header formats to one block and parses back to the same fi
     CHECK(parsed.machine == header.machine);
     CHECK(parsed.stream_bytes == header.stream_bytes);
     CHECK(parsed.stream_crc == header.stream_crc);
+    CHECK(parsed.id == header.id);
+    CHECK(parsed.ram_bytes == header.ram_bytes);
+    CHECK(parsed.ram_hash == header.ram_hash);
     CHECK(parsed.created == header.created);
     CHECK(parsed.save_ms == header.save_ms);
 }
@@ -151,15 +216,18 @@ TEST_CASE("a snapshot header block without the magic, with a bad number or witho
     SECTION("another version of the format")
     {
         auto block = good;
-        block.replace(0, 16, "kmsdk-snapshot 2");
+        block.replace(0, 16, "kmsdk-snapshot 3");
         CHECK_THAT(parse_problem(block), Contains("no header"));
+        // The format before RAM files.
+        block.replace(0, 16, "kmsdk-snapshot 1");
+        CHECK_THAT(parse_problem(block), Contains("stale: saved by an older kmsdk"));
     }
     SECTION("a number that is not one")
     {
         auto block = good;
-        auto at = block.find("stream-bytes 69147061");
+        auto at = block.find("stream-bytes 169147");
         REQUIRE(at != std::string::npos);
-        block.replace(at, 21, "stream-bytes zzzzzzzz");
+        block.replace(at, 19, "stream-bytes zzzzzz");
         CHECK_THAT(parse_problem(block), Contains("bad stream-bytes line"));
     }
     SECTION("a CRC that is not hex")
@@ -188,6 +256,12 @@ TEST_CASE("a snapshot header block without the magic, with a bad number or witho
     {
         auto header = sample_header();
         header.stream_bytes = 0;
+        CHECK_THAT(parse_problem(header.format()), Contains("incomplete"));
+    }
+    SECTION("an id that could name a file elsewhere")
+    {
+        auto header = sample_header();
+        header.id = "../../etc/passwd";
         CHECK_THAT(parse_problem(header.format()), Contains("incomplete"));
     }
 }
@@ -236,23 +310,17 @@ TEST_CASE("open_snapshot: no snapshot, a good one, and one under another key", "
     auto path = dir.path() / "m256-test.snap";
     CHECK_FALSE(kmsdk::detail::open_snapshot(path, "0123456789abcdef"));
 
-    auto header = sample_header();
     auto stream = sample_stream(5000);
-    header.stream_bytes = stream.size();
-    write_snapshot_file(path, header, stream);
+    auto header = make_snapshot(path, stream);
 
     auto file = kmsdk::detail::open_snapshot(path, header.key);
     REQUIRE(file);
     // Where QEMU starts reading: the stream.
     CHECK(::lseek(file->fd.get(), 0, SEEK_CUR) == static_cast<off_t>(SnapshotHeader::size));
     CHECK(file->header.stream_bytes == stream.size());
+    CHECK(file->ram == kmsdk::detail::ram_file_of(path, header.id));
 
-    try {
-        kmsdk::detail::open_snapshot(path, "fedcba9876543210");
-        FAIL("a snapshot under another key was opened");
-    } catch (const SnapshotBroken& broken) {
-        CHECK_THAT(std::string{broken.what()}, Contains("stale"));
-    }
+    CHECK_THAT(broken_on_open(path, "fedcba9876543210"), Contains("stale"));
 }
 
 TEST_CASE("a snapshot writer leaves nothing behind unless committed", "[snapshot]")
@@ -260,13 +328,16 @@ TEST_CASE("a snapshot writer leaves nothing behind unless committed", "[snapshot
     TempDir dir{"kmsdk-snapunit"};
     auto final_path = dir.path() / "m256-test.snap";
     {
-        SnapshotWriter writer{final_path};
-        REQUIRE(writer.fd() >= 0);
-        write_all(writer.fd(), sample_stream(3000));
+        SnapshotWriter writer{final_path, ram_bytes};
+        REQUIRE(writer.stream_fd() >= 0);
+        write_all(writer.stream_fd(), sample_stream(3000));
         auto names = names_in(dir.path());
-        REQUIRE(names.size() == 1);
-        // Beside its final name, under a name clear_snapshots() knows.
-        CHECK_THAT(names[0], Contains(std::string{kmsdk::detail::snapshot_temporary_marker}));
+        // The stream and the RAM, beside the final name, under names
+        // clear_snapshots() knows.
+        REQUIRE(names.size() == 2);
+        for (const auto& name : names)
+            CHECK_THAT(name, Contains(std::string{kmsdk::detail::snapshot_temporary_marker}));
+        CHECK(fs::file_size(writer.ram()) == 0);
         CHECK_FALSE(fs::exists(final_path));
     }
     CHECK(names_in(dir.path()).empty());
@@ -277,13 +348,15 @@ TEST_CASE("a snapshot writer removes what a save killed half-way left of its own
 {
     TempDir dir{"kmsdk-snapunit"};
     auto leftover = dir.path() / "m256-test.snap.tmp-999999-0";
+    auto leftover_ram = dir.path() / "m256-test.snap.tmp-999999-0.ram";
     auto other_slot = dir.path() / "m512-other.snap.tmp-999999-0";
-    for (const auto& path : {leftover, other_slot}) {
+    for (const auto& path : {leftover, leftover_ram, other_slot}) {
         std::ofstream out{path};
         out << sample_stream(100);
     }
-    SnapshotWriter writer{dir.path() / "m256-test.snap"};
+    SnapshotWriter writer{dir.path() / "m256-test.snap", ram_bytes};
     CHECK_FALSE(fs::exists(leftover));
+    CHECK_FALSE(fs::exists(leftover_ram));
     CHECK(fs::exists(other_slot));
 }
 
@@ -293,44 +366,32 @@ TEST_CASE("a committed snapshot writer renames a snapshot whose CRC matches its 
     TempDir dir{"kmsdk-snapunit"};
     auto final_path = dir.path() / "m256-test.snap";
     auto stream = sample_stream(300000);
-    {
-        SnapshotWriter writer{final_path};
-        // QEMU writes through the fd, which starts just after the header's room.
-        write_all(writer.fd(), stream);
-        auto header = sample_header();
-        header.stream_bytes = 1;  // filled in by commit()
-        header.stream_crc = 0;
-        writer.commit(header);
-    }
-    CHECK(names_in(dir.path()) == std::vector<std::string>{"m256-test.snap"});
+    auto header = make_snapshot(final_path, stream);
+    auto ram = kmsdk::detail::ram_file_of(final_path, header.id);
+    CHECK(names_in(dir.path()) == std::vector<std::string>{ram.filename().string(), "m256-test.snap"});
     CHECK(fs::file_size(final_path) == SnapshotHeader::size + stream.size());
+    CHECK(fs::file_size(ram) == ram_bytes + kmsdk::detail::ram_trailer_size);
 
     {
         UniqueFd fd{::open(final_path.c_str(), O_RDONLY | O_CLOEXEC)};
         REQUIRE(fd);
-        auto header = read_snapshot_header(fd.get());
-        CHECK(header.key == sample_header().key);
-        CHECK(header.stream_bytes == stream.size());
-        CHECK(stream_intact(fd.get(), header));
+        auto read = read_snapshot_header(fd.get());
+        CHECK(read.key == sample_header().key);
+        CHECK(read.stream_bytes == stream.size());
+        CHECK(read.ram_bytes == ram_bytes);
+        CHECK(read.id == header.id);
+        CHECK(stream_intact(fd.get(), read));
         // stream_intact reads with pread: the offset QEMU would read from stays.
         CHECK(::lseek(fd.get(), 0, SEEK_CUR) == 0);
     }
+    CHECK(broken_by_verify(final_path).empty());
 
     // One byte flipped in the middle of the stream.
-    {
-        std::fstream file{final_path, std::ios::binary | std::ios::in | std::ios::out};
-        auto at = static_cast<std::streamoff>(SnapshotHeader::size + stream.size() / 2);
-        file.seekg(at);
-        char byte = 0;
-        file.get(byte);
-        file.seekp(at);
-        file.put(static_cast<char>(byte ^ 0x01));
-        REQUIRE(file);
-    }
+    flip_byte(final_path, static_cast<std::streamoff>(SnapshotHeader::size + stream.size() / 2));
     UniqueFd fd{::open(final_path.c_str(), O_RDONLY | O_CLOEXEC)};
     REQUIRE(fd);
-    auto header = read_snapshot_header(fd.get());
-    CHECK_FALSE(stream_intact(fd.get(), header));
+    CHECK_FALSE(stream_intact(fd.get(), read_snapshot_header(fd.get())));
+    CHECK_THAT(broken_by_verify(final_path), Contains("corrupt: its stream"));
 }
 
 TEST_CASE("a snapshot writer given no stream does not commit", "[snapshot]")
@@ -338,10 +399,122 @@ TEST_CASE("a snapshot writer given no stream does not commit", "[snapshot]")
     TempDir dir{"kmsdk-snapunit"};
     auto final_path = dir.path() / "m256-test.snap";
     {
-        SnapshotWriter writer{final_path};
+        SnapshotWriter writer{final_path, ram_bytes};
         CHECK_THROWS_AS(writer.commit(sample_header()), std::runtime_error);
     }
     CHECK(names_in(dir.path()).empty());
+}
+
+TEST_CASE("a snapshot writer refuses to start without room for the guest's RAM", "[snapshot]")
+{
+    TempDir dir{"kmsdk-snapunit"};
+    // More than any disk here has free.
+    CHECK_THROWS_WITH(SnapshotWriter(dir.path() / "m256-test.snap", std::uint64_t{1} << 60),
+                      Contains("MB free there; saving a guest of"));
+    CHECK(names_in(dir.path()).empty());
+}
+
+TEST_CASE("a new snapshot's commit removes the RAM file of the one it replaces", "[snapshot]")
+{
+    TempDir dir{"kmsdk-snapunit"};
+    auto final_path = dir.path() / "m256-test.snap";
+    auto first = make_snapshot(final_path, sample_stream(1000));
+    auto second = make_snapshot(final_path, sample_stream(2000));
+    REQUIRE(first.id != second.id);
+    CHECK_FALSE(fs::exists(kmsdk::detail::ram_file_of(final_path, first.id)));
+    CHECK(fs::exists(kmsdk::detail::ram_file_of(final_path, second.id)));
+    CHECK(names_in(dir.path()).size() == 2);
+    CHECK(kmsdk::detail::open_snapshot(final_path, sample_header().key));
+}
+
+TEST_CASE("a snapshot's RAM file must be its own, whole and unchanged", "[snapshot]")
+{
+    TempDir dir{"kmsdk-snapunit"};
+    auto path = dir.path() / "m256-test.snap";
+    auto header = make_snapshot(path, sample_stream(1000));
+    auto ram = kmsdk::detail::ram_file_of(path, header.id);
+    const auto& key = sample_header().key;
+    REQUIRE(broken_on_open(path, key).empty());
+
+    SECTION("truncated")
+    {
+        fs::resize_file(ram, ram_bytes / 2);
+        CHECK_THAT(broken_on_open(path, key), Contains("truncated: its RAM file has"));
+    }
+    SECTION("missing")
+    {
+        fs::remove(ram);
+        CHECK_THAT(broken_on_open(path, key), Contains("missing its RAM file"));
+    }
+    SECTION("another snapshot's, under this one's name")
+    {
+        auto other_path = dir.path() / "m512-other.snap";
+        auto other = make_snapshot(other_path, sample_stream(1000));
+        fs::copy_file(kmsdk::detail::ram_file_of(other_path, other.id), ram,
+                      fs::copy_options::overwrite_existing);
+        CHECK_THAT(broken_on_open(path, key), Contains("mismatched"));
+    }
+    SECTION("one byte changed: only the full hash of verify sees it")
+    {
+        flip_byte(ram, 12345);
+        CHECK(broken_on_open(path, key).empty());
+        CHECK_THAT(broken_by_verify(path), Contains("corrupt: its RAM"));
+    }
+    SECTION("writable by others")
+    {
+        fs::permissions(path, fs::perms::others_write, fs::perm_options::add);
+        CHECK_THAT(broken_on_open(path, key), Contains("not to be trusted: writable by others"));
+    }
+}
+
+TEST_CASE("a RAM file's hash reads holes as zeros", "[snapshot]")
+{
+    TempDir dir{"kmsdk-snapunit"};
+    auto sparse = dir.path() / "sparse";
+    auto dense = dir.path() / "dense";
+    constexpr std::uint64_t size = 5 << 20;
+    auto data = sample_stream(70000);
+    for (const auto& path : {sparse, dense}) {
+        UniqueFd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+        REQUIRE(fd);
+        if (path == dense)
+            write_all(fd.get(), std::string(size, '\0'));
+        REQUIRE(::ftruncate(fd.get(), static_cast<off_t>(size)) == 0);
+        REQUIRE(::pwrite(fd.get(), data.data(), data.size(), 3 << 20) == static_cast<ssize_t>(data.size()));
+    }
+    UniqueFd a{::open(sparse.c_str(), O_RDONLY | O_CLOEXEC)};
+    UniqueFd b{::open(dense.c_str(), O_RDONLY | O_CLOEXEC)};
+    auto hash = kmsdk::detail::ram_content_hash(a.get(), size);
+    CHECK(hash.size() == 16);
+    CHECK(hash == kmsdk::detail::ram_content_hash(b.get(), size));
+    // Not a hash of nothing: the data counts.
+    CHECK(hash != kmsdk::detail::ram_content_hash(a.get(), 3 << 20));
+}
+
+TEST_CASE("snapshots are used only from folders no one else can write", "[snapshot]")
+{
+    using kmsdk::detail::distrust_folder;
+    TempDir dir{"kmsdk-snapunit"};
+    auto folder = dir.path() / "cache" / "6.1";
+    CHECK_FALSE(distrust_folder(folder));  // not there yet
+
+    // Made under a umask that would leave it writable by its group.
+    auto old_mask = ::umask(002);
+    kmsdk::detail::create_private_folder(folder);
+    ::umask(old_mask);
+    CHECK((fs::status(folder).permissions() & fs::perms::group_write) == fs::perms::none);
+    CHECK_FALSE(distrust_folder(folder));
+
+    fs::permissions(folder, fs::perms::group_write, fs::perm_options::add);
+    CHECK_THAT(*distrust_folder(folder), Contains("is writable by its group (mode 0775)"));
+    fs::permissions(folder, fs::perms::group_write, fs::perm_options::remove);
+
+    // Whoever can write the parent can swap the folder...
+    fs::permissions(folder.parent_path(), fs::perms::others_write, fs::perm_options::add);
+    CHECK_THAT(*distrust_folder(folder), Contains((dir.path() / "cache").string()));
+    // ...unless the sticky bit stops them, as on /tmp.
+    fs::permissions(folder.parent_path(), fs::perms::sticky_bit, fs::perm_options::add);
+    CHECK_FALSE(distrust_folder(folder));
 }
 
 TEST_CASE("a snapshot lock is held by one maker at a time", "[snapshot]")
