@@ -3,6 +3,13 @@
 // ReadKernelLog: the kernel's log records from a sequence number on, read
 // from /dev/kmsg, which numbers every record (unlike dmesg text, which a
 // test could not resume from).
+//
+// /dev/kmsg cannot seek to a sequence number, so the agent keeps one
+// descriptor open and the records it has read, formatted: a request reads
+// only what the kernel logged since the last one, not the whole log again
+// (hundreds of records after a boot, a read() each, slow under TCG). The
+// boot's records are read before Hello, so a snapshot holds them too and a
+// restored guest's first request reads none of them again.
 #include "requests.hpp"
 #include "system.hpp"
 
@@ -11,6 +18,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <deque>
 
 namespace kmsdk::agent {
 namespace {
@@ -47,45 +55,93 @@ std::optional<Record> parse_record(std::string_view raw)
     return Record{fields[0], parse_u64(fields[1]), fields[2], text};
 }
 
+// The records read so far, each as the protocol's line
+// ("level,seq,usec;text\n"), oldest first. Past `kept_bytes` the oldest go:
+// more than the kernel's own ring holds, which would have lost them first.
+class KernelLogCache {
+public:
+    // Reads what the kernel logged since the last call.
+    void catch_up()
+    {
+        if (!kmsg_) {
+            kmsg_.reset(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+            if (!kmsg_)
+                throw_errno("cannot open /dev/kmsg");
+        }
+        // One read returns one record; a record is at most 8 KiB of text.
+        std::string buffer(std::size_t{16} * 1024, '\0');
+        for (;;) {
+            ssize_t got = ::read(kmsg_.get(), buffer.data(), buffer.size());
+            if (got < 0) {
+                // EPIPE: records were overwritten since the last read; the
+                // next read goes on from the oldest one left.
+                if (errno == EINTR || errno == EPIPE)
+                    continue;
+                if (errno == EAGAIN)
+                    return;
+                throw_errno("cannot read /dev/kmsg");
+            }
+            if (got == 0)
+                return;
+            auto record = parse_record({buffer.data(), static_cast<std::size_t>(got)});
+            if (!record)
+                continue;
+            std::string line{record->level};
+            line += "," + std::to_string(record->seq) + ",";
+            line.append(record->usec);
+            line += ";";
+            line.append(record->text);
+            line += "\n";
+            bytes_ += line.size();
+            lines_.push_back({record->seq, std::move(line)});
+            next_ = record->seq + 1;
+            while (bytes_ > kept_bytes && !lines_.empty()) {
+                bytes_ -= lines_.front().text.size();
+                lines_.pop_front();
+            }
+        }
+    }
+
+    // The records from `first` on, and the sequence number after the last.
+    std::pair<std::string, std::uint64_t> since(std::uint64_t first) const
+    {
+        std::string records;
+        for (const auto& line : lines_)
+            if (line.seq >= first)
+                records += line.text;
+        return {std::move(records), std::max(first, next_)};
+    }
+
+private:
+    static constexpr std::size_t kept_bytes = std::size_t{4} << 20;
+    struct Line {
+        std::uint64_t seq;
+        std::string text;
+    };
+    UniqueFd kmsg_;
+    std::deque<Line> lines_;
+    std::size_t bytes_ = 0;
+    std::uint64_t next_ = 0;
+};
+
+KernelLogCache& kernel_log_cache()
+{
+    static KernelLogCache cache;
+    return cache;
+}
+
 }  // namespace
+
+void read_boot_log()
+{
+    kernel_log_cache().catch_up();
+}
 
 proto::KernelLog read_kernel_log(const proto::ReadKernelLog& request)
 {
-    const std::uint64_t first = request.first;
-
-    UniqueFd kmsg{::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
-    if (!kmsg)
-        throw_errno("cannot open /dev/kmsg");
-
-    std::string records;
-    std::uint64_t next = first;
-    // One read returns one record; a record is at most 8 KiB of text.
-    std::string buffer(std::size_t{16} * 1024, '\0');
-    for (;;) {
-        ssize_t got = ::read(kmsg.get(), buffer.data(), buffer.size());
-        if (got < 0) {
-            // EPIPE: records were overwritten since the last read; the
-            // next read goes on from the oldest one left.
-            if (errno == EINTR || errno == EPIPE)
-                continue;
-            if (errno == EAGAIN)
-                break;
-            throw_errno("cannot read /dev/kmsg");
-        }
-        if (got == 0)
-            break;
-        auto record = parse_record({buffer.data(), static_cast<std::size_t>(got)});
-        if (!record || record->seq < first)
-            continue;
-        records.append(record->level);
-        records += "," + std::to_string(record->seq) + ",";
-        records.append(record->usec);
-        records += ";";
-        records.append(record->text);
-        records += "\n";
-        next = record->seq + 1;
-    }
-
+    auto& cache = kernel_log_cache();
+    cache.catch_up();
+    auto [records, next] = cache.since(request.first);
     std::uint64_t taint = parse_u64(read_sysfs_value("/proc/sys/kernel/tainted"));
     return proto::KernelLog{next, taint, std::move(records)};
 }

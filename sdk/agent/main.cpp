@@ -144,6 +144,11 @@ int main()
         power_off();
     }
     log_note("serving on " + channel->device());
+    try {
+        read_boot_log();
+    } catch (const std::exception& error) {
+        log_problem(error.what());  // the host's first ReadKernelLog says it again
+    }
     // Said before Hello: the host may save the machine as soon as Hello
     // arrives, and the console must be quiet by then.
     say_on_console("kmsdk-agent: ready");

@@ -22,6 +22,8 @@ proto::ModuleResult insert_module(const proto::Insmod& request);     // modules.
 proto::ModuleResult remove_module(const proto::Rmmod& request);      // modules.cpp
 proto::BootPassResult boot_pass();                                   // boot_pass.cpp
 proto::KernelLog read_kernel_log(const proto::ReadKernelLog& request);  // kernel_log.cpp
+// Reads the log so far into read_kernel_log()'s cache (kernel_log.cpp).
+void read_boot_log();
 proto::Resumed resume(const proto::Resume& request);                 // resume.cpp
 
 // Run (run.cpp): starts the command and relays it until it has exited,

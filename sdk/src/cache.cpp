@@ -55,12 +55,19 @@ public:
 
     int fd() const { return fd_; }
 
-    void commit(const fs::path& final_path)
+    // Renames it over `final_path`, or with `keep_existing` links it there
+    // unless a file is there already (which then stays as it is).
+    void commit(const fs::path& final_path, bool keep_existing = false)
     {
         // close() reports delayed write errors (NFS, full disk): check it.
         int fd = std::exchange(fd_, -1);
         if (::close(fd) != 0)
             throw_io_error("write", path_, errno);
+        if (keep_existing) {
+            if (::link(path_.c_str(), final_path.c_str()) != 0 && errno != EEXIST)
+                throw_io_error("link a temporary file to", final_path, errno);
+            return;  // the destructor removes the temporary name
+        }
         if (::rename(path_.c_str(), final_path.c_str()) != 0)
             throw_io_error("rename a temporary file onto", final_path, errno);
         path_.clear();
@@ -109,7 +116,10 @@ std::string read_file(const fs::path& path)
     }
 }
 
-void write_file_atomically(const fs::path& path, std::string_view bytes, fs::perms permissions)
+namespace {
+
+void write_file(const fs::path& path, std::string_view bytes, fs::perms permissions,
+                bool keep_existing)
 {
     std::error_code error;
     fs::create_directories(path.parent_path(), error);
@@ -130,7 +140,19 @@ void write_file_atomically(const fs::path& path, std::string_view bytes, fs::per
     // mkstemp makes the file 0600; the cached file is meant to be shared.
     if (::fchmod(pending.fd(), static_cast<mode_t>(permissions)) != 0)
         throw_io_error("set the permissions of", path, errno);
-    pending.commit(path);
+    pending.commit(path, keep_existing);
+}
+
+}  // namespace
+
+void write_file_atomically(const fs::path& path, std::string_view bytes, fs::perms permissions)
+{
+    write_file(path, bytes, permissions, false);
+}
+
+void write_file_once(const fs::path& path, std::string_view bytes)
+{
+    write_file(path, bytes, fs::perms{0644}, true);
 }
 
 void ContentHash::mix(std::string_view bytes)

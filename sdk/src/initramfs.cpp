@@ -296,7 +296,7 @@ fs::path base_initramfs(const InitramfsInputs& inputs, const fs::path& cache)
     auto parts = gather(inputs);
     auto path = folder / fmt::format("base-{}.cpio", cache_key(parts));
     if (!fs::exists(path)) {
-        write_file_atomically(path, build_archive(parts, inputs.busybox));
+        write_file_once(path, build_archive(parts, inputs.busybox));
         remove_stale(folder, path);
     }
     write_file_atomically(index, path.filename().string() + "\n");

@@ -15,6 +15,10 @@
 //
 // After every run nothing kmsdk started is left running (support/
 // kmsdk_cli.hpp), and after every signal no guest folder of it is left.
+//
+// The cases tagged [volume] (100 MB, 50 MB and 1 GB through the channel)
+// run on the first test kernel only (tests/guest/CMakeLists.txt, ONCE):
+// they work kmsdk's and the agent's code, whatever the kernel.
 #include "guest_suite.hpp"
 #include "kmsdk_cli.hpp"
 
@@ -213,7 +217,7 @@ TEST_CASE("kmsdk run passes output on as it is written: a line written 3 s befor
 }
 
 // kmsdk run -k K -q -- sh -c 'head -c 100000000 /dev/zero' | (the test, counting)
-TEST_CASE("100 MB of output arrive whole: exactly 100000000 zero bytes, and exit 0", "[run]")
+TEST_CASE("100 MB of output arrive whole: exactly 100000000 zero bytes, and exit 0", "[run][volume]")
 {
     PatternCheck zeros{std::string(1, '\0')};
     auto r = run_quietly({"--", "sh", "-c", "head -c 100000000 /dev/zero"},
@@ -230,7 +234,7 @@ TEST_CASE("100 MB of output arrive whole: exactly 100000000 zero bytes, and exit
 // busybox head copies a byte at a time under TCG (16 MB/s alone); dd does
 // not, so 1 GB through the 256 MiB guest takes seconds, not minutes.
 TEST_CASE("1 GB of output passes a 256 MiB guest whole, and the agent's memory stays small",
-          "[run]")
+          "[run][volume]")
 {
     PatternCheck zeros{std::string(1, '\0')};
     auto r = run_quietly({"--", "sh", "-c",
@@ -251,7 +255,7 @@ TEST_CASE("1 GB of output passes a 256 MiB guest whole, and the agent's memory s
 }
 
 // kmsdk run -k K -q -- sh -c 'yes abcdefghij | head -c 50000000' | (the test, checking)
-TEST_CASE("50 MB of a pattern arrive byte for byte: yes abcdefghij | head -c 50000000", "[run]")
+TEST_CASE("50 MB of a pattern arrive byte for byte: yes abcdefghij | head -c 50000000", "[run][volume]")
 {
     PatternCheck pattern{"abcdefghij\n"};
     auto r = run_quietly({"--", "sh", "-c", "yes abcdefghij | head -c 50000000"},

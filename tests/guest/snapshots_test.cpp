@@ -9,6 +9,10 @@
 // A full disk, two guests racing to make the same snapshot, and the reboot
 // after an Oops are covered too.
 //
+// The cases tagged [files] (a damaged or untrusted snapshot, a full disk)
+// run on the first test kernel only (tests/guest/CMakeLists.txt, ONCE):
+// they test kmsdk's checks of its files, the same whatever the kernel.
+//
 // Every test case has its own snapshot folder ($KMSDK_SNAPSHOT_DIR, which
 // the runtime reads for each guest) and its own guests: the suite guest
 // would keep a snapshot folder for the whole run.
@@ -450,7 +454,7 @@ TEST_CASE("two guests restored from one snapshot have their own random pools and
     }
 }
 
-TEST_CASE("a snapshot truncated in the middle of its stream is replaced", "[snapshots]")
+TEST_CASE("a snapshot truncated in the middle of its stream is replaced", "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -459,7 +463,7 @@ TEST_CASE("a snapshot truncated in the middle of its stream is replaced", "[snap
 }
 
 TEST_CASE("a snapshot with one byte flipped in the middle of its stream is replaced",
-          "[snapshots]")
+          "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -471,7 +475,7 @@ TEST_CASE("a snapshot with one byte flipped in the middle of its stream is repla
     check_replaced(folder, path, "corrupt");
 }
 
-TEST_CASE("a snapshot whose header names another key is stale and replaced", "[snapshots]")
+TEST_CASE("a snapshot whose header names another key is stale and replaced", "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -481,7 +485,7 @@ TEST_CASE("a snapshot whose header names another key is stale and replaced", "[s
     check_replaced(folder, path, "stale");
 }
 
-TEST_CASE("a snapshot whose header is garbage is replaced", "[snapshots]")
+TEST_CASE("a snapshot whose header is garbage is replaced", "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -489,7 +493,7 @@ TEST_CASE("a snapshot whose header is garbage is replaced", "[snapshots]")
     check_replaced(folder, path, "no header");
 }
 
-TEST_CASE("an empty snapshot file is replaced", "[snapshots]")
+TEST_CASE("an empty snapshot file is replaced", "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -497,7 +501,7 @@ TEST_CASE("an empty snapshot file is replaced", "[snapshots]")
     check_replaced(folder, path, "truncated");
 }
 
-TEST_CASE("a snapshot whose RAM file is truncated is replaced", "[snapshots]")
+TEST_CASE("a snapshot whose RAM file is truncated is replaced", "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -508,7 +512,7 @@ TEST_CASE("a snapshot whose RAM file is truncated is replaced", "[snapshots]")
     CHECK(folder.ram_files() == std::vector<fs::path>{ram_of(path)});
 }
 
-TEST_CASE("a snapshot whose RAM file is another boot's is replaced", "[snapshots]")
+TEST_CASE("a snapshot whose RAM file is another boot's is replaced", "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -519,7 +523,7 @@ TEST_CASE("a snapshot whose RAM file is another boot's is replaced", "[snapshots
 }
 
 TEST_CASE("a device stream of another boot beside this snapshot's RAM file is replaced",
-          "[snapshots]")
+          "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -534,7 +538,7 @@ TEST_CASE("a device stream of another boot beside this snapshot's RAM file is re
 
 TEST_CASE("a snapshot folder its group can write is not used: the guest boots cold and saves "
           "nothing there",
-          "[snapshots]")
+          "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -568,7 +572,7 @@ TEST_CASE("a snapshot folder its group can write is not used: the guest boots co
 
 TEST_CASE("a snapshot of another machine under this machine's key, which QEMU refuses to load, "
           "is replaced",
-          "[snapshots]")
+          "[snapshots][files]")
 {
     SnapshotFolder folder;
     auto path = install_good_snapshot(folder);
@@ -614,7 +618,7 @@ TEST_CASE("a snapshot of another machine under this machine's key, which QEMU re
 }
 
 TEST_CASE("a full disk: the guest boots cold, says it could not save, and leaves no file behind",
-          "[snapshots]")
+          "[snapshots][files]")
 {
     if (::geteuid() != 0)
         return skip("mounting a small tmpfs to fill needs root");

@@ -319,3 +319,19 @@ TEST_CASE("CpioWriter adds parents and refuses duplicates", "[initramfs]")
     CHECK(contents.entries["etc/kmsdk/a/b.conf"].data == "x=1\n");
     CHECK(contents.entries["etc/kmsdk/a/b.conf"].mode == 0644);
 }
+
+TEST_CASE("write_file_once leaves a file that is there as it is, and no temporary", "[initramfs]")
+{
+    TempDir temp{"kmsdk-initramfs-test"};
+    auto path = temp.path() / "base-0123.cpio";
+    kmsdk::write_file_once(path, "first");
+    auto inode = inode_of(path);
+    auto written = fs::last_write_time(path);
+    // A second writer that lost the race: content-addressed, so the same
+    // bytes; the file a reader noted stays.
+    kmsdk::write_file_once(path, "first");
+    CHECK(inode_of(path) == inode);
+    CHECK(fs::last_write_time(path) == written);
+    CHECK(file_bytes(path) == "first");
+    CHECK(std::distance(fs::directory_iterator{temp.path()}, fs::directory_iterator{}) == 1);
+}

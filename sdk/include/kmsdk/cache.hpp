@@ -26,6 +26,12 @@ std::string read_file(const std::filesystem::path& path);
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes,
                            std::filesystem::perms permissions = std::filesystem::perms{0644});
 
+// For a file named after its content: writes it as write_file_atomically()
+// does, unless a file is there already, which stays (inode, time and all).
+// A writer that lost the race changes nothing a reader noted about it, as
+// a snapshot's key notes the initramfs's time.
+void write_file_once(const std::filesystem::path& path, std::string_view bytes);
+
 // FNV-1a, 64 bits. A cache key, not a security measure: it tells a changed
 // input from an unchanged one, and nobody gains by forging a collision.
 class ContentHash {

@@ -3,7 +3,8 @@
 // A suite's JUnit report, written beside its console output: when
 // KMSDK_JUNIT_DIR is set, every guest suite writes
 // <dir>/<suite>_<kernel spec>.xml (<suite>_cold_<spec>.xml for a run with
-// KMSDK_COLD set), the folder made if missing, for CI systems to read.
+// KMSDK_COLD set, <suite>_<part>_<spec>.xml for the part of a suite that
+// runs apart), the folder made if missing, for CI systems to read.
 //
 // Not Catch2's own junit reporter (-r junit -o FILE), for three reasons:
 // Catch2 v2 runs one reporter at a time, so it would replace the console
@@ -106,7 +107,8 @@ private:
         std::optional<std::string> skipped;
     };
 
-    // guest_vermagic on 6.12-rt: vermagic_6.12-rt.xml.
+    // guest_vermagic on 6.12-rt: vermagic_6.12-rt.xml; the part of a
+    // suite that runs apart (KMSDK_SUITE_PART): run_volume_6.1.xml.
     static std::string report_name(std::string_view binary)
     {
         std::string_view suite = binary;
@@ -114,7 +116,9 @@ private:
             suite.remove_prefix(6);
         const char* cold = std::getenv("KMSDK_COLD");
         bool is_cold = cold && *cold && std::string_view{cold} != "0";
-        return fmt::format("{}{}_{}.xml", suite, is_cold ? "_cold" : "", test_kernel().spec());
+        const char* part = std::getenv("KMSDK_SUITE_PART");
+        return fmt::format("{}{}{}_{}.xml", suite, is_cold ? "_cold" : "",
+                           part && *part ? fmt::format("_{}", part) : "", test_kernel().spec());
     }
 
     static void record(const Catch::AssertionStats& stats, CaseRecord& into)
