@@ -383,7 +383,10 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
         auto making = measure_snapshot_making(release, config.snapshots);
         add(report, "snapshot_save", "making the snapshot (BootStats::snapshot_save)").samples =
             making.save_ms;
-        add(report, "snapshot_size", "the snapshot's size", Unit::mb).samples = making.size_mb;
+        add(report, "snapshot_disk", "the snapshot on disk (device state + sparse RAM file)",
+            Unit::mb).samples = making.disk_mb;
+        add(report, "snapshot_stream", "  of which the device state (.snap)", Unit::mb).samples =
+            making.stream_mb;
         add(report, "snapshot_first_guest",
             "Guest construction that makes it (cold boot + save + staging)")
             .samples = making.construct_ms;

@@ -8,6 +8,8 @@
 //   kmsdk_bench -k 6.1 --runs 5       fewer boots, one kernel
 //   kmsdk_bench stress --boots 200    consecutive cold boots with the other core busy
 //   kmsdk_bench streaming -k 6.1      the streamed Guest::run: throughput, latency, signals
+//   kmsdk_bench clones --guests 4     N guests restored at once against N booted at once
+#include "clones.hpp"
 #include "compare.hpp"
 #include "environment.hpp"
 #include "process.hpp"
@@ -49,6 +51,7 @@ struct Args {
     unsigned big_mib = 1024;
     unsigned round_trips = 20;
     std::string baseline_agent;
+    unsigned clone_guests = 4;
 };
 
 // The kernels asked for, or every cached kernel kms_hello is built for.
@@ -201,6 +204,29 @@ int streaming(const Args& args)
     return errors ? 1 : 0;
 }
 
+int clones(const Args& args)
+{
+    auto environment = describe_environment(args.accel);
+    environment.runs = args.runs;
+    print_environment(environment);
+    std::fflush(stdout);
+    ClonesConfig config{.guests = args.clone_guests, .rounds = args.runs};
+    std::vector<KernelReport> reports;
+    bool errors = false;
+    for (const auto& kernel : chosen_kernels(args)) {
+        reports.push_back(clones_on(kernel, config));
+        print_kernel_report(reports.back());
+        std::fflush(stdout);
+        errors = errors || !reports.back().errors.empty();
+        check_interrupted();
+    }
+    environment.load_after = load_average();
+    fmt::print("\nload average at end: {}\n", environment.load_after);
+    if (!args.json.empty())
+        write_json(args.json, to_json(environment, reports, {}, nullptr));
+    return errors ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -283,6 +309,15 @@ int main(int argc, char** argv)
                      "runs it, booted cold, and each round streams `dd` out through both")
         ->check(CLI::ExistingFile);
 
+    auto* clones_command = app.add_subcommand(
+        "clones", "Shared clones: --guests guests restored from one snapshot at once, against as "
+                  "many booted at once: the time until all ran `true`, and their QEMUs' RSS and "
+                  "PSS summed. --runs rounds of each, alternating");
+    clones_command->fallthrough();
+    clones_command->add_option("--guests", args.clone_guests, "Guests started at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 32u));
+
     CLI11_PARSE(app, argc, argv);
 
     install_interrupt_handlers();
@@ -295,6 +330,8 @@ int main(int argc, char** argv)
             status = stress(args);
         else if (streaming_command->parsed())
             status = streaming(args);
+        else if (clones_command->parsed())
+            status = clones(args);
         else
             status = measure(args);
     } catch (const std::exception& error) {

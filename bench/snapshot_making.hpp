@@ -12,7 +12,8 @@ namespace kmsdk::bench {
 
 struct SnapshotMaking {
     std::vector<double> save_ms;       // BootStats::snapshot_save
-    std::vector<double> size_mb;       // the .snap file, header included; MB = 10^6 bytes
+    std::vector<double> disk_mb;       // on disk: the .snap file and the sparse RAM file; MB = 10^6 bytes
+    std::vector<double> stream_mb;     // of which the .snap file, header and device state
     std::vector<double> construct_ms;  // Guest constructor: cold boot, save, staging
     std::vector<std::string> problems; // guests that saved none, and why
 };

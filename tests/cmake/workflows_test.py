@@ -246,7 +246,7 @@ def check_workflow(path, data, documented, problems, counts):
 
 def check_shards(root, path, data, problems):
     """The guest job's shards hold every suite exactly once."""
-    suites = re.findall(r"^kmsdk_add_guest_suite\((\w+)\)",
+    suites = re.findall(r"^kmsdk_add_guest_suite\((\w+)[\s)]",
                         (root / "tests/guest/CMakeLists.txt").read_text(), re.M)
     for name, job in (data.get("jobs") or {}).items():
         shards = ((job.get("strategy") or {}).get("matrix") or {}).get("shard")
