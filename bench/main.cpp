@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 
 namespace {
 
@@ -174,24 +175,18 @@ int stress(const Args& args)
     return report.failed + report.other_errors == 0 && report.completed == report.boots ? 0 : 1;
 }
 
-int streaming(const Args& args)
+// The environment, then `measure` on each chosen kernel, each report
+// printed as it is done, and --json at the end. The exit status.
+int per_kernel(const Args& args, const std::function<KernelReport(const Kernel&)>& measure)
 {
     auto environment = describe_environment(args.accel);
     environment.runs = args.runs;
     print_environment(environment);
     std::fflush(stdout);
-    StreamingConfig config;
-    config.kmsdk_cli = args.kmsdk_cli;
-    config.runs = args.runs;
-    config.stream_bytes = std::size_t{args.stream_mib} << 20;
-    config.head_bytes = std::size_t{args.head_mib} << 20;
-    config.big_bytes = std::size_t{args.big_mib} << 20;
-    config.round_trips = args.round_trips;
-    config.baseline_agent = args.baseline_agent;
     std::vector<KernelReport> reports;
     bool errors = false;
     for (const auto& kernel : chosen_kernels(args)) {
-        reports.push_back(streaming_on(kernel, config));
+        reports.push_back(measure(kernel));
         print_kernel_report(reports.back());
         std::fflush(stdout);
         errors = errors || !reports.back().errors.empty();
@@ -204,27 +199,23 @@ int streaming(const Args& args)
     return errors ? 1 : 0;
 }
 
+int streaming(const Args& args)
+{
+    StreamingConfig config;
+    config.kmsdk_cli = args.kmsdk_cli;
+    config.runs = args.runs;
+    config.stream_bytes = std::size_t{args.stream_mib} << 20;
+    config.head_bytes = std::size_t{args.head_mib} << 20;
+    config.big_bytes = std::size_t{args.big_mib} << 20;
+    config.round_trips = args.round_trips;
+    config.baseline_agent = args.baseline_agent;
+    return per_kernel(args, [&config](const Kernel& kernel) { return streaming_on(kernel, config); });
+}
+
 int clones(const Args& args)
 {
-    auto environment = describe_environment(args.accel);
-    environment.runs = args.runs;
-    print_environment(environment);
-    std::fflush(stdout);
     ClonesConfig config{.guests = args.clone_guests, .rounds = args.runs};
-    std::vector<KernelReport> reports;
-    bool errors = false;
-    for (const auto& kernel : chosen_kernels(args)) {
-        reports.push_back(clones_on(kernel, config));
-        print_kernel_report(reports.back());
-        std::fflush(stdout);
-        errors = errors || !reports.back().errors.empty();
-        check_interrupted();
-    }
-    environment.load_after = load_average();
-    fmt::print("\nload average at end: {}\n", environment.load_after);
-    if (!args.json.empty())
-        write_json(args.json, to_json(environment, reports, {}, nullptr));
-    return errors ? 1 : 0;
+    return per_kernel(args, [&config](const Kernel& kernel) { return clones_on(kernel, config); });
 }
 
 }  // namespace
