@@ -97,8 +97,6 @@ public:
     {
         kill();
         stats_ = {};
-        // Held while this run boots cold to make the missing snapshot, so
-        // that concurrent runs wait for it rather than make it too.
         if (snapshot_) {
             auto started = std::chrono::steady_clock::now();
             auto restored = restore();
@@ -412,8 +410,9 @@ private:
 
     // Boots cold into a new snapshot's RAM file, saves it, and restores it:
     // the run that makes a snapshot goes on from it, as every later run
-    // starts. False when that did not work out (and a notice said so); the
-    // caller then boots as it would without snapshots.
+    // starts. False when that did not work out (a notice says why, but for
+    // a boot that failed, which the caller's own boot then meets and
+    // reports); the caller then boots as it would without snapshots.
     bool make_snapshot(std::chrono::steady_clock::time_point started)
     {
         auto making = snapshot_->prepare(config());
