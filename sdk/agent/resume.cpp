@@ -32,6 +32,12 @@ void mix_into_random_pool(const std::string& seed)
         throw_errno("open /dev/urandom");
     if (::ioctl(random.get(), RNDADDENTROPY, info) != 0)
         throw_errno("RNDADDENTROPY");
+    // The kernel reseeds its generator from the pool on a timer, and a
+    // restored guest's jiffies stood still while it was saved: a guest
+    // saved after one resume (a staged snapshot) would go on drawing the
+    // same numbers in every restore. This reseeds it now.
+    if (::ioctl(random.get(), RNDRESEEDCRNG) != 0)
+        throw_errno("RNDRESEEDCRNG");
 }
 
 void set_clock(std::uint64_t realtime_ns)
