@@ -136,16 +136,16 @@ Guest boot_guest(const GuestFlags& flags)
 
     auto seconds = [](auto duration) { return std::chrono::duration<double>(duration).count(); };
     const auto& stats = guest.boot_stats();
-    std::string how;
-    if (stats.restored) {
-        how = fmt::format("restored from a snapshot in {:.2f} s", seconds(stats.to_agent));
-    } else {
-        how = fmt::format("booted in {:.2f} s", seconds(stats.to_agent));
-        if (stats.attempts > 1)
-            how += fmt::format(" at attempt {}", stats.attempts);
-        if (stats.snapshot_save.count() > 0)
-            how += fmt::format(" (snapshot saved in {:.2f} s)", seconds(stats.snapshot_save));
-    }
+    std::string how = stats.restored
+                          ? fmt::format("restored from a {}snapshot in {:.2f} s",
+                                        stats.staged ? "staged " : "", seconds(stats.to_agent))
+                          : fmt::format("booted in {:.2f} s", seconds(stats.to_agent));
+    if (stats.attempts > 1)
+        how += fmt::format(" at attempt {}", stats.attempts);
+    if (stats.snapshot_save.count() > 0)
+        how += fmt::format(" (snapshot saved in {:.2f} s)", seconds(stats.snapshot_save));
+    if (stats.staged_save.count() > 0)
+        how += fmt::format(" (staged snapshot saved in {:.2f} s)", seconds(stats.staged_save));
     // The total also counts staging, and the base initramfs when this is
     // its kernel's first guest.
     fmt::print(stderr, "kmsdk: guest {} {}; ready in {:.2f} s\n", guest.release(), how,

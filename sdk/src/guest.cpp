@@ -16,6 +16,7 @@
 #include "kmsdk/snapshots.hpp"
 #include "machine.hpp"
 #include "memory_floor.hpp"
+#include "snapshot_eviction.hpp"
 #include "snapshot_session.hpp"
 #include "staging.hpp"
 #include "temp_dir.hpp"
@@ -83,6 +84,8 @@ public:
                 snapshot_.emplace(machine_config(accel_), dir,
                                   [this](const std::string& text) { notice(text); });
         }
+        if (snapshot_)
+            staged_ = staged_session();
         boot();
     }
 
@@ -97,32 +100,8 @@ public:
     {
         kill();
         stats_ = {};
-        if (snapshot_) {
-            auto started = std::chrono::steady_clock::now();
-            auto restored = restore();
-            if (!restored) {
-                auto patience = options_.boot_timeout_ * options_.boot_attempts_ + std::chrono::seconds(60);
-                // Held while this run makes the missing snapshot, so that
-                // concurrent runs wait for it rather than make it too.
-                auto making = snapshot_->claim(
-                    std::chrono::duration_cast<std::chrono::milliseconds>(patience),
-                    [this] { check_interrupted(); });
-                // Another run may have made it while this one waited.
-                if (making)
-                    if (auto made = restore())
-                        restored.emplace(std::move(*made));
-                if (!restored && making && make_snapshot(started))
-                    return;
-            }
-            if (restored) {
-                adopt(std::move(*restored), started);
-                stats_.restored = true;
-                stats_.attempts = 1;
-                resume();
-                ready();
-                return;
-            }
-        }
+        if (snapshot_ && boot_from_snapshots())
+            return;
         std::string failures;
         auto config = machine_config(accel_);
         for (unsigned attempt = 1; attempt <= options_.boot_attempts_; ++attempt) {
@@ -403,41 +382,163 @@ private:
         return cmdline;
     }
 
-    std::optional<detail::Machine> restore()
+    // How long a run waits for another that makes the snapshot it needs.
+    std::chrono::milliseconds snapshot_patience() const
     {
-        return snapshot_->restore(config(), options_.boot_timeout_, [this] { check_interrupted(); });
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+            options_.boot_timeout_ * options_.boot_attempts_ + std::chrono::seconds(60));
     }
 
-    // Boots cold into a new snapshot's RAM file, saves it, and restores it:
-    // the run that makes a snapshot goes on from it, as every later run
-    // starts. False when that did not work out (a notice says why, but for
-    // a boot that failed, which the caller's own boot then meets and
-    // reports); the caller then boots as it would without snapshots.
-    bool make_snapshot(std::chrono::steady_clock::time_point started)
+    // A guest with something to stage keeps a staged snapshot, unless it
+    // has devices: QEMU does not migrate some (edu), which would come back
+    // reset under the driver the boot pass bound to them.
+    std::optional<detail::SnapshotSession> staged_session()
     {
-        auto making = snapshot_->prepare(config());
-        if (!making)
-            return false;
-        auto booted = detail::boot_machine(making->config, Deadline{options_.boot_timeout_},
-                                           [this] { check_interrupted(); });
-        if (!booted)
-            return false;
-        stats_.attempts = 1;
-        auto saved = snapshot_->save(booted.take(), std::move(*making));
-        if (saved.machine) {
-            adopt(std::move(*saved.machine), started);
-            ready();
-            return true;
+        if (plan_.files.empty() || !options_.devices_.empty())
+            return std::nullopt;
+        std::uint64_t limit = 0;
+        try {
+            limit = detail::staged_snapshot_limit();
+        } catch (const std::invalid_argument& error) {
+            throw GuestError(error.what());
         }
-        if (!saved.took)
-            return false;
-        stats_.snapshot_save = *saved.took;
-        auto restored = restore();
+        if (limit == 0)
+            return std::nullopt;
+        auto session = snapshot_->staged(plan_.hash(), limit);
+        if (auto why = detail::distrust_folder(session.folder())) {
+            notice(fmt::format("not using staged snapshots: {}; staging every guest (chmod go-w "
+                               "it, or remove it)",
+                               *why));
+            return std::nullopt;
+        }
+        return session;
+    }
+
+    // The guest from its staged snapshot, else from the snapshot, which it
+    // makes first when there is none. False when neither worked out (a
+    // notice says why); the caller then boots cold.
+    bool boot_from_snapshots()
+    {
+        auto started = std::chrono::steady_clock::now();
+        std::optional<detail::SnapshotLock> staging_lock;
+        std::optional<detail::SnapshotSession::Making> staging;
+        if (staged_) {
+            if (restore_staged(started))
+                return true;
+            // Held while this run makes the staged snapshot; concurrent
+            // runs staged alike wait for it rather than make it too.
+            staging_lock = staged_->claim(snapshot_patience(), [this] { check_interrupted(); });
+            if (staging_lock && restore_staged(started))
+                return true;
+            if (staging_lock)
+                staging = staged_->prepare(config());
+        }
+        auto restored = restore(staging);
+        if (!restored) {
+            // Held while this run makes the missing snapshot, as above.
+            auto making = snapshot_->claim(snapshot_patience(), [this] { check_interrupted(); });
+            // Another run may have made it while this one waited.
+            if (making)
+                if (auto made = restore(staging))
+                    restored.emplace(std::move(*made));
+            if (!restored && making) {
+                auto made = make_snapshot();
+                if (made.unsaved) {
+                    adopt(std::move(*made.unsaved), started);
+                    ready();
+                    return true;
+                }
+                if (made.committed)
+                    if (auto made_restored = restore(staging))
+                        restored.emplace(std::move(*made_restored));
+            }
+        }
         if (!restored)
             return false;
         adopt(std::move(*restored), started);
+        // A run that made the snapshot booted, in effect.
+        stats_.restored = stats_.snapshot_save == std::chrono::nanoseconds::zero();
+        stats_.attempts = 1;
         resume();
+        if (staging && staging->writer)
+            return save_staged(std::move(*staging), started);
         ready();
+        return true;
+    }
+
+    // The snapshot, restored onto `staging`'s RAM file when there is one.
+    std::optional<detail::Machine> restore(std::optional<detail::SnapshotSession::Making>& staging)
+    {
+        return snapshot_->restore(config(), options_.boot_timeout_, [this] { check_interrupted(); },
+                                  staging ? &*staging : nullptr);
+    }
+
+    bool restore_staged(std::chrono::steady_clock::time_point started)
+    {
+        auto restored = staged_->restore(config(), options_.boot_timeout_, [this] { check_interrupted(); });
+        if (!restored)
+            return false;
+        adopt(std::move(*restored), started);
+        stats_.restored = true;
+        stats_.staged = true;
+        stats_.attempts = 1;
+        resume();
+        baseline();
+        return true;
+    }
+
+    // What make_snapshot() came to: a snapshot to restore, or a machine
+    // that came up but could not be saved and goes on as it is, or neither.
+    struct Made {
+        bool committed = false;
+        std::optional<detail::Machine> unsaved;
+    };
+
+    // Boots cold into a new snapshot's RAM file and saves it. Nothing when
+    // that did not work out (a notice says why, but for a boot that
+    // failed, which the caller's own boot then meets and reports).
+    Made make_snapshot()
+    {
+        auto making = snapshot_->prepare(config());
+        if (!making)
+            return {};
+        auto booted = detail::boot_machine(making->config, Deadline{options_.boot_timeout_},
+                                           [this] { check_interrupted(); });
+        if (!booted)
+            return {};
+        stats_.attempts = 1;
+        auto saved = snapshot_->save(booted.take(), std::move(*making));
+        if (saved.took)
+            stats_.snapshot_save = *saved.took;
+        return {saved.took.has_value(), std::move(saved.machine)};
+    }
+
+    // The restored guest running on `staging`'s RAM file is staged, saved
+    // as the staged snapshot, and restored from it.
+    bool save_staged(detail::SnapshotSession::Making staging, std::chrono::steady_clock::time_point started)
+    {
+        stage();
+        auto staging_took = stats_.staging;
+        auto machine = std::move(*machine_);
+        machine_.reset();
+        auto saved = staged_->save(std::move(machine), std::move(staging));
+        if (saved.machine) {
+            machine_.emplace(std::move(*saved.machine));
+            baseline();
+            return true;
+        }
+        auto restored = stats_.restored;
+        if (saved.took && restore_staged(started)) {
+            stats_.restored = restored;
+            stats_.staged = false;  // this boot staged it
+            stats_.staged_save = *saved.took;
+            stats_.staging = staging_took;
+            return true;
+        }
+        // The staged guest is gone and no snapshot came of it: boot again,
+        // staging as without staged snapshots.
+        staged_.reset();
+        boot();
         return true;
     }
 
@@ -469,6 +570,11 @@ private:
     void ready()
     {
         stage();
+        baseline();
+    }
+
+    void baseline()
+    {
         auto log = kernel_log_since(0);
         health_.baseline(log.next, log.taint);
     }
@@ -508,6 +614,7 @@ private:
     std::string accel_;
     std::string release_;
     std::optional<detail::SnapshotSession> snapshot_;  // none: this guest boots cold
+    std::optional<detail::SnapshotSession> staged_;    // none: it stages every boot
     std::optional<detail::Machine> machine_;
     detail::HealthWatch health_;
     BootStats stats_;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <functional>
 #include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,6 +70,31 @@ void check_ram_file(const std::filesystem::path& path, std::uint64_t ram_bytes, 
         throw SnapshotBroken("mismatched: its RAM file belongs to another snapshot");
 }
 
+namespace {
+
+// Calls `extent(start, end, data)` for each run of [0, ram_bytes) in order:
+// data where the file has blocks, holes (which read as zeros) between.
+void for_each_extent(int fd, std::uint64_t ram_bytes,
+                     const std::function<void(std::uint64_t, std::uint64_t, bool)>& extent)
+{
+    std::uint64_t offset = 0;
+    auto clamp = [&](off_t found) {
+        return found < 0 ? ram_bytes : std::min<std::uint64_t>(static_cast<std::uint64_t>(found), ram_bytes);
+    };
+    while (offset < ram_bytes) {
+        auto data_start = clamp(::lseek(fd, static_cast<off_t>(offset), SEEK_DATA));
+        if (data_start > offset)
+            extent(offset, data_start, false);
+        if (data_start >= ram_bytes)
+            break;
+        auto data_end = clamp(::lseek(fd, static_cast<off_t>(data_start), SEEK_HOLE));
+        extent(data_start, data_end, true);
+        offset = data_end;
+    }
+}
+
+}  // namespace
+
 std::string ram_content_hash(int fd, std::uint64_t ram_bytes)
 {
     std::unique_ptr<XXH3_state_t, HashState> state{XXH3_createState()};
@@ -77,26 +103,14 @@ std::string ram_content_hash(int fd, std::uint64_t ram_bytes)
     constexpr std::size_t chunk = 1 << 20;
     static const std::vector<unsigned char> zeros(chunk);
     std::vector<unsigned char> buffer(chunk);
-    auto hash_zeros = [&](std::uint64_t length) {
-        while (length > 0) {
-            auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length, chunk));
-            XXH3_64bits_update(state.get(), zeros.data(), n);
-            length -= n;
-        }
-    };
-    std::uint64_t offset = 0;
-    while (offset < ram_bytes) {
-        // Only the parts the guest wrote are read; holes hash as zeros.
-        auto data = ::lseek(fd, static_cast<off_t>(offset), SEEK_DATA);
-        auto data_start = data < 0 ? ram_bytes : std::min<std::uint64_t>(static_cast<std::uint64_t>(data), ram_bytes);
-        hash_zeros(data_start - offset);
-        offset = data_start;
-        if (offset >= ram_bytes)
-            break;
-        auto hole = ::lseek(fd, static_cast<off_t>(offset), SEEK_HOLE);
-        auto data_end = hole < 0 ? ram_bytes : std::min<std::uint64_t>(static_cast<std::uint64_t>(hole), ram_bytes);
-        while (offset < data_end) {
-            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(data_end - offset, chunk));
+    for_each_extent(fd, ram_bytes, [&](std::uint64_t offset, std::uint64_t end, bool data) {
+        while (offset < end) {
+            auto want = static_cast<std::size_t>(std::min<std::uint64_t>(end - offset, chunk));
+            if (!data) {
+                XXH3_64bits_update(state.get(), zeros.data(), want);
+                offset += want;
+                continue;
+            }
             auto n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
             if (n < 0 && errno == EINTR)
                 continue;
@@ -105,8 +119,36 @@ std::string ram_content_hash(int fd, std::uint64_t ram_bytes)
             XXH3_64bits_update(state.get(), buffer.data(), static_cast<std::size_t>(n));
             offset += static_cast<std::uint64_t>(n);
         }
-    }
+    });
     return fmt::format("{:016x}", XXH3_64bits_digest(state.get()));
+}
+
+void copy_ram(const std::filesystem::path& from, const std::filesystem::path& to, std::uint64_t ram_bytes)
+{
+    UniqueFd source{::open(from.c_str(), O_RDONLY | O_CLOEXEC)};
+    if (!source)
+        throw std::runtime_error(fmt::format("cannot read {}: {}", from.string(), std::strerror(errno)));
+    UniqueFd target{::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC)};
+    if (!target)
+        throw std::runtime_error(fmt::format("cannot write {}: {}", to.string(), std::strerror(errno)));
+    // Sized first, so the holes between the copied extents stay holes.
+    if (::ftruncate(target.get(), static_cast<off_t>(ram_bytes)) != 0)
+        throw std::runtime_error(fmt::format("cannot size {}: {}", to.string(), std::strerror(errno)));
+    for_each_extent(source.get(), ram_bytes, [&](std::uint64_t offset, std::uint64_t end, bool data) {
+        while (data && offset < end) {
+            auto in = static_cast<off_t>(offset);
+            auto out = in;
+            auto n = ::copy_file_range(source.get(), &in, target.get(), &out,
+                                       static_cast<std::size_t>(end - offset), 0);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0)
+                throw std::runtime_error(fmt::format("cannot copy {} into {}: {}", from.string(),
+                                                     to.string(),
+                                                     n < 0 ? std::strerror(errno) : "it ended early"));
+            offset += static_cast<std::uint64_t>(n);
+        }
+    });
 }
 
 }  // namespace kmsdk::detail

@@ -38,4 +38,9 @@ void check_ram_file(const std::filesystem::path& path, std::uint64_t ram_bytes, 
 // SnapshotBroken when the file cannot be read that far.
 std::string ram_content_hash(int fd, std::uint64_t ram_bytes);
 
+// Copies the RAM of the RAM file `from` (not its trailer) into the file
+// `to`, which it truncates: the extents the guest wrote, leaving holes
+// where it did not, so the copy is as sparse as the original.
+void copy_ram(const std::filesystem::path& from, const std::filesystem::path& to, std::uint64_t ram_bytes);
+
 }  // namespace kmsdk::detail

@@ -3,11 +3,14 @@
 
 #include "kmsdk/cache.hpp"
 #include "qmp.hpp"
+#include "snapshot_eviction.hpp"
+#include "snapshot_ram.hpp"
 #include "text.hpp"
 
 #include <fmt/format.h>
 
 #include <ctime>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <thread>
 
@@ -59,19 +62,35 @@ SnapshotSession::SnapshotSession(const MachineConfig& config, const std::filesys
                            config.accel, devices.empty() ? "none" : devices);
 }
 
+SnapshotSession SnapshotSession::staged(std::string_view staging, std::uint64_t limit) const
+{
+    SnapshotSession staged;
+    staged.path_ = path_.parent_path() / staged_folder_name /
+                   fmt::format("{}-{}{}", path_.stem().string(), staging.substr(0, 16), snapshot_suffix);
+    staged.key_ = ContentHash{}.add(key_).add(staging).hex();
+    staged.machine_ = fmt::format("{}, staged {}", machine_, staging.substr(0, 16));
+    staged.disk_limit_ = limit;
+    staged.notice_ = notice_;
+    return staged;
+}
+
 void SnapshotSession::unusable(std::string why)
 {
     auto identity = file_identity(path_);
     if (identity == reported_broken_)
         return;
     reported_broken_ = identity;
-    notice_(fmt::format("the snapshot {} is {}; booting cold and replacing it", path_.string(),
-                        one_line(std::move(why))));
+    // A staged snapshot goes stale with its snapshot, which said so.
+    if (disk_limit_ && why.starts_with(stale_prefix))
+        return;
+    notice_(fmt::format("the {}snapshot {} is {}; {} and replacing it", disk_limit_ ? "staged " : "",
+                        path_.string(), one_line(std::move(why)),
+                        disk_limit_ ? "staging again" : "booting cold"));
 }
 
 std::optional<Machine> SnapshotSession::restore(const MachineConfig& base,
                                                 std::chrono::milliseconds timeout,
-                                                const WaitCheck& check)
+                                                const WaitCheck& check, Making* into)
 {
     if (!reported_broken_.empty() && file_identity(path_) == reported_broken_)
         return std::nullopt;
@@ -86,9 +105,20 @@ std::optional<Machine> SnapshotSession::restore(const MachineConfig& base,
         return std::nullopt;
 
     auto config = base;
-    config.incoming_fd = file->fd.get();
     config.ram_file = file->ram;
     config.ram_shared = false;
+    if (into && into->writer) {
+        try {
+            copy_ram(file->ram, into->writer->ram(), file->header.ram_bytes);
+            config.ram_file = into->config.ram_file;
+            config.ram_shared = true;
+        } catch (const std::exception& error) {
+            into->writer.reset();
+            notice_(fmt::format("could not save a staged snapshot ({}); going on without one",
+                                one_line(error.what())));
+        }
+    }
+    config.incoming_fd = file->fd.get();
     auto qemu = launch(config);
     Deadline deadline{timeout};
     std::string why;
@@ -109,8 +139,12 @@ std::optional<Machine> SnapshotSession::restore(const MachineConfig& base,
         else {
             qmp.execute("cont", deadline);
             auto started = await_agent(std::move(qemu), config, deadline, check);
-            if (started)
+            if (started) {
+                // Restores are what keeps a staged snapshot from eviction.
+                if (disk_limit_)
+                    ::utimensat(AT_FDCWD, path_.c_str(), nullptr, 0);
                 return started.take();
+            }
             why = fmt::format("not usable: the restored guest failed ({})", started.failure().reason);
         }
     } catch (const Interrupted&) {
@@ -203,6 +237,8 @@ SnapshotSession::Saved SnapshotSession::save(Machine machine, Making making)
         header.save_ms = static_cast<std::uint64_t>(ms(took).count());
         making.writer->commit(std::move(header));
         reported_broken_.clear();
+        if (disk_limit_)
+            evict_least_recent(path_.parent_path(), *disk_limit_, path_);
         return {std::chrono::steady_clock::now() - started, std::nullopt};
     } catch (const std::exception& error) {
         cannot_save(error.what());

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace kmsdk::detail {
 
@@ -27,10 +28,26 @@ public:
     // its key covers everything else it must match.
     SnapshotSession(const MachineConfig& config, const std::filesystem::path& dir, Notice notice);
 
+    // The session of this machine's staged snapshot: the same machine once
+    // what `staging` (a hash, StagingPlan::hash()) stands for has been
+    // staged into it. Its files are in the staged/ folder beside this
+    // session's snapshot, which keeps what they take on disk within
+    // `limit` bytes, removing the least recently restored first.
+    SnapshotSession staged(std::string_view staging, std::uint64_t limit) const;
+
+    // The folder its files are in.
+    std::filesystem::path folder() const { return path_.parent_path(); }
+
+    struct Making;
+
     // Starts QEMU from the snapshot and waits for the agent. nullopt (after
     // a notice if the snapshot is broken) when there is no usable one.
+    // With `into` (another session's prepare()), the guest runs on a copy
+    // of the snapshot's RAM in `into`'s RAM file, mapped shared, so that
+    // it can be saved as that snapshot; when there is no room for the copy
+    // it says so, empties `into`, and restores as without it.
     std::optional<Machine> restore(const MachineConfig& config, std::chrono::milliseconds timeout,
-                                   const WaitCheck& check);
+                                   const WaitCheck& check, Making* into = nullptr);
 
     // The right to make the missing (or broken) snapshot. Another run may
     // be making it: this waits for that one. nullopt when it takes too long
@@ -60,6 +77,7 @@ public:
     Saved save(Machine machine, Making making);
 
 private:
+    SnapshotSession() = default;
     void unusable(std::string why);
     void cannot_save(const std::string& why);
 
@@ -67,6 +85,7 @@ private:
     std::string key_;
     std::string machine_;
     std::string reported_broken_;  // identity of the file said broken
+    std::optional<std::uint64_t> disk_limit_;  // for the snapshots in path_'s folder
     Notice notice_;
 };
 

@@ -83,7 +83,7 @@ std::string SnapshotHeader::format() const
 SnapshotHeader SnapshotHeader::parse(std::string_view block)
 {
     if (block.starts_with(old_header_magic))
-        throw SnapshotBroken("stale: saved by an older kmsdk, its RAM in the stream");
+        throw SnapshotBroken(fmt::format("{}saved by an older kmsdk, its RAM in the stream", stale_prefix));
     if (!block.starts_with(header_magic))
         throw SnapshotBroken("not a snapshot of this kmsdk (no header)");
     block = block.substr(0, block.find('\0'));
@@ -183,8 +183,9 @@ std::optional<SnapshotFile> open_checked(const std::filesystem::path& path,
         throw SnapshotBroken(fmt::format("not to be trusted: {}", *why));
     auto header = read_snapshot_header(fd.get());
     if (key && header.key != *key)
-        throw SnapshotBroken("stale: made by another build of QEMU, the agent or the kernel, "
-                             "or for another machine");
+        throw SnapshotBroken(fmt::format("{}made by another build of QEMU, the agent or the "
+                                         "kernel, or for another machine",
+                                         stale_prefix));
     if (!stream_intact(fd.get(), header))
         throw SnapshotBroken("corrupt: its stream does not have the checksum it was saved with");
     auto ram = ram_file_of(path, header.id);
@@ -349,6 +350,12 @@ void SnapshotWriter::commit(SnapshotHeader header)
     }
 }
 
+std::uintmax_t disk_usage(const std::filesystem::path& path)
+{
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uintmax_t>(st.st_blocks) * 512 : 0;
+}
+
 }  // namespace detail
 
 std::filesystem::path snapshot_dir(const Kernel& kernel)
@@ -368,11 +375,42 @@ bool is_snapshot_file(const std::filesystem::path& path)
            name.ends_with(".snap.lock");
 }
 
-// What a file takes on disk: RAM files are sparse.
-std::uintmax_t disk_usage(const std::filesystem::path& path)
+// Where a kernel's snapshots are: its folder, and the staged snapshots' in it.
+std::vector<std::filesystem::path> snapshot_folders(const Kernel& kernel)
 {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uintmax_t>(st.st_blocks) * 512 : 0;
+    auto dir = snapshot_dir(kernel);
+    return {dir, dir / detail::staged_folder_name};
+}
+
+}  // namespace
+
+namespace {
+
+SnapshotInfo describe(const std::filesystem::path& path, const std::string& release, SnapshotCheck check)
+{
+    SnapshotInfo info;
+    info.path = path;
+    info.release = release;
+    info.size = detail::disk_usage(path);
+    detail::UniqueFd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+    try {
+        if (!fd)
+            throw detail::SnapshotBroken(fmt::format("unreadable: {}", std::strerror(errno)));
+        auto header = detail::read_snapshot_header(fd.get());
+        info.machine = header.machine;
+        info.key = header.key;
+        info.created = std::chrono::system_clock::from_time_t(header.created);
+        info.save_time = std::chrono::milliseconds(header.save_ms);
+        auto ram = detail::ram_file_of(path, header.id);
+        info.size += detail::disk_usage(ram);
+        if (check == SnapshotCheck::thorough)
+            detail::verify_snapshot(path);
+        else
+            detail::check_ram_file(ram, header.ram_bytes, header.id);
+    } catch (const detail::SnapshotBroken& broken) {
+        info.problem = broken.what();
+    }
+    return info;
 }
 
 }  // namespace
@@ -382,33 +420,10 @@ std::vector<SnapshotInfo> list_snapshots(SnapshotCheck check)
     std::vector<SnapshotInfo> found;
     for (const auto& kernel : Kernel::list()) {
         std::error_code error;
-        for (const auto& entry : std::filesystem::directory_iterator{snapshot_dir(kernel), error}) {
-            if (!entry.path().filename().string().ends_with(detail::snapshot_suffix))
-                continue;
-            SnapshotInfo info;
-            info.path = entry.path();
-            info.release = kernel.release();
-            info.size = disk_usage(entry.path());
-            detail::UniqueFd fd{::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC)};
-            try {
-                if (!fd)
-                    throw detail::SnapshotBroken(fmt::format("unreadable: {}", std::strerror(errno)));
-                auto header = detail::read_snapshot_header(fd.get());
-                info.machine = header.machine;
-                info.key = header.key;
-                info.created = std::chrono::system_clock::from_time_t(header.created);
-                info.save_time = std::chrono::milliseconds(header.save_ms);
-                auto ram = detail::ram_file_of(entry.path(), header.id);
-                info.size += disk_usage(ram);
-                if (check == SnapshotCheck::thorough)
-                    detail::verify_snapshot(entry.path());
-                else
-                    detail::check_ram_file(ram, header.ram_bytes, header.id);
-            } catch (const detail::SnapshotBroken& broken) {
-                info.problem = broken.what();
-            }
-            found.push_back(std::move(info));
-        }
+        for (const auto& folder : snapshot_folders(kernel))
+            for (const auto& entry : std::filesystem::directory_iterator{folder, error})
+                if (entry.path().filename().string().ends_with(detail::snapshot_suffix))
+                    found.push_back(describe(entry.path(), kernel.release(), check));
     }
     std::sort(found.begin(), found.end(),
               [](const auto& a, const auto& b) { return a.created > b.created; });
@@ -420,9 +435,10 @@ std::size_t clear_snapshots()
     std::size_t removed = 0;
     for (const auto& kernel : Kernel::list()) {
         std::error_code error;
-        for (const auto& entry : std::filesystem::directory_iterator{snapshot_dir(kernel), error})
-            if (is_snapshot_file(entry.path()) && std::filesystem::remove(entry.path(), error))
-                ++removed;
+        for (const auto& folder : snapshot_folders(kernel))
+            for (const auto& entry : std::filesystem::directory_iterator{folder, error})
+                if (is_snapshot_file(entry.path()) && std::filesystem::remove(entry.path(), error))
+                    ++removed;
     }
     return removed;
 }

@@ -124,9 +124,14 @@ private:
     bool committed_ = false;
 };
 
+// What a file takes on disk (RAM files are sparse); 0 when it is gone.
+std::uintmax_t disk_usage(const std::filesystem::path& path);
+
 // The names of a snapshot's files; clear_snapshots() knows them.
 inline constexpr std::string_view snapshot_suffix = ".snap";
 inline constexpr std::string_view ram_suffix = ".ram";
 inline constexpr std::string_view snapshot_temporary_marker = ".snap.tmp-";
+// The folder, in a kernel's snapshot folder, of its staged snapshots.
+inline constexpr std::string_view staged_folder_name = "staged";
 
 }  // namespace kmsdk::detail

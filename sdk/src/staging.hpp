@@ -21,6 +21,10 @@ struct StagingPlan {
         unsigned mode;
     };
     std::vector<File> files;
+
+    // XXH3-64 of every file's path, mode and contents, in order, as 16 hex
+    // digits: what a staged snapshot of this plan is keyed by.
+    std::string hash() const;
 };
 
 // A program kmsdk builds to run inside guests (the agent):

@@ -334,6 +334,34 @@ TEST_CASE("kmsdk run saves a snapshot on first use and restores it next; kmsdk s
     CHECK_THAT(after.out, StartsWith("No snapshots."));
 }
 
+TEST_CASE("kmsdk run -m saves a staged snapshot once, restores it next, and kmsdk snapshots "
+          "lists it",
+          "[cli][snapshots]")
+{
+    PrivateSnapshots snapshots;
+    auto module = built_module("kms_hello").string();
+    auto first = run_kmsdk({"run", "--kernel", release(), "-m", module, "--", "true"},
+                           {.env = snapshots.env()});
+    CHECK(first.status == 0);
+    CHECK_THAT(first.err, Contains(" (snapshot saved in ") && Contains(" (staged snapshot saved in "));
+
+    auto second = run_kmsdk({"run", "--kernel", release(), "-m", module, "--",
+                             "sh", "-c", "ls /lib/modules/$(uname -r)/extra"},
+                            {.env = snapshots.env()});
+    CHECK(second.status == 0);
+    CHECK(second.out == "kms_hello.ko\n");
+    CHECK_THAT(second.err, Contains("kmsdk: guest " + release() + " restored from a staged snapshot in "));
+    CHECK_FALSE(second.err.find("saved") != std::string::npos);
+
+    auto listed = run_kmsdk({"snapshots"}, {.env = snapshots.env()});
+    CHECK(listed.status == 0);
+    CHECK_THAT(listed.out, Contains("2 snapshots, ") && Contains(", staged ") &&
+                               Contains((snapshots.folder() / "staged").string()));
+    auto cleared = run_kmsdk({"snapshots", "clear"}, {.env = snapshots.env()});
+    CHECK(cleared.status == 0);
+    CHECK(run_kmsdk({"snapshots"}, {.env = snapshots.env()}).out.starts_with("No snapshots."));
+}
+
 TEST_CASE("kmsdk run --cold boots without a snapshot and saves none", "[cli][snapshots]")
 {
     PrivateSnapshots snapshots;

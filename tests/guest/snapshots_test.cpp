@@ -136,6 +136,12 @@ fs::path ram_of(const fs::path& snapshot)
     return detail::ram_file_of(snapshot, header_of(snapshot).id);
 }
 
+// What a snapshot's .snap and RAM files take on disk.
+std::uint64_t snapshot_disk_usage(const fs::path& snapshot)
+{
+    return detail::disk_usage(snapshot) + detail::disk_usage(ram_of(snapshot));
+}
+
 // A file's own bytes' hash, to show nothing wrote it.
 std::string content_hash(const fs::path& path)
 {
@@ -168,6 +174,19 @@ public:
 
     // Where this kernel's snapshots go.
     fs::path kernel_dir() const { return snapshot_dir(test_kernel()); }
+    fs::path staged_dir() const { return kernel_dir() / detail::staged_folder_name; }
+
+    // The staged snapshots' .snap files, sorted.
+    std::vector<fs::path> staged_snapshots() const
+    {
+        std::vector<fs::path> found;
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator{staged_dir(), error})
+            if (entry.path().extension() == detail::snapshot_suffix)
+                found.push_back(entry.path());
+        std::sort(found.begin(), found.end());
+        return found;
+    }
 
     std::vector<fs::path> with(std::string_view marker) const
     {
@@ -767,7 +786,7 @@ TEST_CASE("a guest that waited for another run to make the snapshot restores wha
     CHECK(folder.temporaries().empty());
 }
 
-TEST_CASE("the reboot after an Oops restores the snapshot", "[snapshots]")
+TEST_CASE("the reboot after an Oops restores the staged snapshot", "[snapshots]")
 {
     SnapshotFolder folder;
     install_good_snapshot(folder);
@@ -776,6 +795,8 @@ TEST_CASE("the reboot after an Oops restores the snapshot", "[snapshots]")
     });
     auto& g = *start->guest;
     REQUIRE(g.boot_stats().restored);
+    // The first guest staged so saves the staged snapshot the reboot restores.
+    CHECK(g.boot_stats().staged_save > std::chrono::nanoseconds::zero());
     auto boot_id = g.read("/proc/sys/kernel/random/boot_id");
     REQUIRE(g.insmod("kms_fault_oops").ok());
     CHECK_HEALTHY(g);
@@ -793,6 +814,8 @@ TEST_CASE("the reboot after an Oops restores the snapshot", "[snapshots]")
     report_timing("Oops, detected", detected - faulted);
     report_timing("Oops, back to a healthy guest", recovered - faulted);
     CHECK(g.boot_stats().restored);
+    CHECK(g.boot_stats().staged);
+    CHECK(g.boot_stats().staging == std::chrono::nanoseconds::zero());
     CHECK(g.read("/proc/sys/kernel/tainted") == "0\n");
     // A new boot as far as the kernel can tell (boot_id was drawn after the
     // restore from the reseeded pool), with the module staged again.
@@ -802,4 +825,175 @@ TEST_CASE("the reboot after an Oops restores the snapshot", "[snapshots]")
     CHECK(g.rmmod("kms_fault_oops").ok());
     CHECK(start->notices.lines().empty());
     CHECK(recovered - faulted < prompt);
+}
+
+namespace {
+
+// A guest staged with kms_hello, loaded by its boot pass, and a file whose
+// contents make the staging differ.
+GuestOptions staged_hello(Notices& notices, const std::string& mark = "one")
+{
+    return options(notices)
+        .module(built_module("kms_hello"))
+        .modules_load("kms_hello")
+        .file("/etc/kmsdk-mark", mark);
+}
+
+// The guest came up from its staged snapshot, staged as asked.
+void check_staged(Guest& guest, const std::string& mark)
+{
+    const auto& stats = guest.boot_stats();
+    CHECK(stats.restored);
+    CHECK(stats.staged);
+    CHECK(stats.staging == std::chrono::nanoseconds::zero());
+    CHECK(stats.snapshot_save == std::chrono::nanoseconds::zero());
+    CHECK(stats.staged_save == std::chrono::nanoseconds::zero());
+    CHECK(guest.read("/etc/kmsdk-mark") == mark);
+}
+
+}  // namespace
+
+TEST_CASE("a guest staged like an earlier one restores its staged snapshot, the module loaded by "
+          "its boot pass and its files in place",
+          "[snapshots]")
+{
+    SnapshotFolder folder;
+    auto base = install_good_snapshot(folder);
+    auto base_ram_hash = content_hash(ram_of(base));
+
+    auto first = start_guest([](Notices& notices) { return staged_hello(notices); });
+    report_timing("restore, stage, save the staged snapshot", first->took);
+    INFO("notices:\n" << first->notices.text());
+    CHECK(first->notices.lines().empty());
+    {
+        const auto& stats = first->guest->boot_stats();
+        CHECK(stats.restored);
+        CHECK_FALSE(stats.staged);
+        CHECK(stats.staging > std::chrono::nanoseconds::zero());
+        CHECK(stats.staged_save > std::chrono::nanoseconds::zero());
+        report_timing("of which the staged save", stats.staged_save);
+    }
+    CHECK(is_loaded(*first->guest, "kms_hello"));
+    auto first_boot_id = first->guest->read("/proc/sys/kernel/random/boot_id");
+    first.reset();
+    INFO("staged folder: " << folder.staged_dir());
+    auto staged = folder.staged_snapshots();
+    REQUIRE(staged.size() == 1);
+    CHECK_THAT(header_of(staged[0]).machine, Contains(", staged "));
+    // The staged guest ran on a copy: the snapshot's own RAM is as it was.
+    CHECK(content_hash(ram_of(base)) == base_ram_hash);
+
+    auto second = start_guest([](Notices& notices) { return staged_hello(notices); });
+    report_timing("restore of the staged snapshot", second->took);
+    INFO("notices:\n" << second->notices.text());
+    CHECK(second->notices.lines().empty());
+    auto& g = *second->guest;
+    check_staged(g, "one");
+    CHECK(is_loaded(g, "kms_hello"));
+    CHECK_THAT(g.dmesg(), Contains("kms_hello: hello, world"));
+    CHECK(g.read("/proc/sys/kernel/random/boot_id") != first_boot_id);
+    CHECK(g.rmmod("kms_hello").ok());
+    CHECK(g.insmod("kms_hello").ok());
+    CHECK_HEALTHY(g);
+    second.reset();
+
+    // Staged otherwise, it has a staged snapshot of its own.
+    auto other = start_guest([](Notices& notices) { return staged_hello(notices, "two"); });
+    CHECK(other->notices.lines().empty());
+    CHECK_FALSE(other->guest->boot_stats().staged);
+    CHECK(other->guest->read("/etc/kmsdk-mark") == "two");
+    other.reset();
+    CHECK(folder.staged_snapshots().size() == 2);
+    CHECK(folder.snapshots() == std::vector<fs::path>{base});
+    auto again = start_guest([](Notices& notices) { return staged_hello(notices, "two"); });
+    check_staged(*again->guest, "two");
+}
+
+TEST_CASE("staged snapshots past KMSDK_STAGED_SNAPSHOT_LIMIT go least recently restored first; "
+          "0 makes none",
+          "[snapshots][files]")
+{
+    SnapshotFolder folder;
+    install_good_snapshot(folder);
+    auto make = [](const std::string& mark) {
+        return start_guest([&](Notices& notices) { return staged_hello(notices, mark); });
+    };
+    make("a");
+    make("b");
+    auto staged = folder.staged_snapshots();
+    REQUIRE(staged.size() == 2);
+    std::uint64_t in_use = 0;
+    for (const auto& path : staged)
+        in_use += snapshot_disk_usage(path);
+    // a, restored, is now the more recently used of the two.
+    auto a = make("a");
+    REQUIRE(a->guest->boot_stats().staged);
+    a.reset();
+    {
+        // Room for two and a half: the third made must evict one.
+        ScopedEnv limit{"KMSDK_STAGED_SNAPSHOT_LIMIT", std::to_string(in_use + in_use / 4).c_str()};
+        auto c = make("c");
+        INFO("notices:\n" << c->notices.text());
+        CHECK(c->notices.lines().empty());
+        CHECK(c->guest->boot_stats().staged_save > std::chrono::nanoseconds::zero());
+    }
+    auto left = folder.staged_snapshots();
+    INFO("staged: " << left.size());
+    REQUIRE(left.size() == 2);
+    auto b = make("b");
+    CHECK_FALSE(b->guest->boot_stats().staged);  // it was the one evicted
+    b.reset();
+    auto again_a = make("a");
+    CHECK(again_a->guest->boot_stats().staged);
+    again_a.reset();
+
+    ScopedEnv none{"KMSDK_STAGED_SNAPSHOT_LIMIT", "0"};
+    auto before = folder.staged_snapshots();
+    auto d = make("d");
+    CHECK(d->notices.lines().empty());
+    CHECK(d->guest->boot_stats().restored);
+    CHECK(d->guest->boot_stats().staged_save == std::chrono::nanoseconds::zero());
+    CHECK(d->guest->boot_stats().staging > std::chrono::nanoseconds::zero());
+    CHECK(d->guest->read("/etc/kmsdk-mark") == "d");
+    CHECK(folder.staged_snapshots() == before);
+}
+
+TEST_CASE("a staged snapshot whose RAM file is truncated is replaced: the guest stages again",
+          "[snapshots][files]")
+{
+    SnapshotFolder folder;
+    install_good_snapshot(folder);
+    start_guest([](Notices& notices) { return staged_hello(notices); });
+    auto staged = folder.staged_snapshots();
+    REQUIRE(staged.size() == 1);
+    auto ram = ram_of(staged[0]);
+    fs::resize_file(ram, fs::file_size(ram) / 2);
+
+    auto broken = start_guest([](Notices& notices) { return staged_hello(notices); });
+    auto notices = broken->notices.lines();
+    INFO("notices:\n" << broken->notices.text());
+    REQUIRE(notices.size() == 1);
+    CHECK_THAT(notices[0], Contains("the staged snapshot " + staged[0].string() + " is truncated") &&
+                               Contains("staging again and replacing it"));
+    CHECK(broken->guest->boot_stats().restored);
+    CHECK(broken->guest->boot_stats().staged_save > std::chrono::nanoseconds::zero());
+    CHECK(is_loaded(*broken->guest, "kms_hello"));
+    broken.reset();
+
+    auto next = start_guest([](Notices& notices) { return staged_hello(notices); });
+    CHECK(next->notices.lines().empty());
+    check_staged(*next->guest, "one");
+    CHECK(folder.staged_snapshots() == staged);
+}
+
+TEST_CASE("a guest with a device keeps no staged snapshot: QEMU does not migrate every device",
+          "[snapshots][files]")
+{
+    SnapshotFolder folder;
+    auto start = start_guest([](Notices& notices) { return staged_hello(notices).device("edu"); });
+    CHECK(start->notices.lines().empty());
+    CHECK(start->guest->boot_stats().snapshot_save > std::chrono::nanoseconds::zero());
+    CHECK(start->guest->boot_stats().staged_save == std::chrono::nanoseconds::zero());
+    CHECK(is_loaded(*start->guest, "kms_hello"));
+    CHECK(folder.staged_snapshots().empty());
 }

@@ -5,13 +5,18 @@
 // file) or nothing; the CRC catches one flipped byte in the stream and the
 // hash one in the RAM; a RAM file that is truncated, missing or another
 // snapshot's is refused; snapshots are used only from folders no one else
-// can write; one maker at a time holds the lock.
+// can write; one maker at a time holds the lock. A RAM file's copy is as
+// sparse as the original and hashes the same; staged snapshots past their
+// limit go least recently used first; the limit's variable takes sizes.
 #include "folder_trust.hpp"
+#include "scoped_env.hpp"
+#include "snapshot_eviction.hpp"
 #include "snapshot_ram.hpp"
 #include "snapshot_store.hpp"
 #include "temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -489,6 +494,106 @@ TEST_CASE("a RAM file's hash reads holes as zeros", "[snapshot]")
     CHECK(hash == kmsdk::detail::ram_content_hash(b.get(), size));
     // Not a hash of nothing: the data counts.
     CHECK(hash != kmsdk::detail::ram_content_hash(a.get(), 3 << 20));
+}
+
+TEST_CASE("a RAM file's copy holds the same RAM, no more of it on disk, and no trailer",
+          "[snapshot]")
+{
+    TempDir dir{"kmsdk-snapunit"};
+    auto path = dir.path() / "m256-test.snap";
+    auto header = make_snapshot(path, sample_stream(1000));
+    auto ram = kmsdk::detail::ram_file_of(path, header.id);
+    auto copy = dir.path() / "copy.ram";
+    { std::ofstream{copy} << "what was there before"; }
+    kmsdk::detail::copy_ram(ram, copy, ram_bytes);
+    CHECK(fs::file_size(copy) == ram_bytes);
+    UniqueFd original{::open(ram.c_str(), O_RDONLY | O_CLOEXEC)};
+    UniqueFd copied{::open(copy.c_str(), O_RDONLY | O_CLOEXEC)};
+    CHECK(kmsdk::detail::ram_content_hash(copied.get(), ram_bytes) == header.ram_hash);
+    CHECK(kmsdk::detail::ram_content_hash(copied.get(), ram_bytes) ==
+          kmsdk::detail::ram_content_hash(original.get(), ram_bytes));
+    // 20000 bytes were written at 8 KiB: the copy's blocks cover those, not the megabyte.
+    CHECK(kmsdk::detail::disk_usage(copy) <= kmsdk::detail::disk_usage(ram));
+    CHECK(kmsdk::detail::disk_usage(copy) < ram_bytes / 4);
+    CHECK_THROWS_WITH(kmsdk::detail::copy_ram(dir.path() / "absent.ram", copy, ram_bytes),
+                      Contains("cannot read") && Contains("absent.ram"));
+}
+
+namespace {
+
+// A staged snapshot `stem` in `dir` taking about `megabytes` on disk, last
+// used `age` ago.
+void make_staged(const fs::path& dir, const std::string& stem, unsigned megabytes,
+                 std::chrono::seconds age)
+{
+    auto snap = dir / (stem + ".snap");
+    std::ofstream{snap} << "header";
+    {
+        std::ofstream ram{dir / (stem + "-0011223344556677.ram"), std::ios::binary};
+        ram << std::string(megabytes << 20, 'x');
+    }
+    fs::last_write_time(snap, fs::file_time_type::clock::now() - age);
+}
+
+}  // namespace
+
+TEST_CASE("staged snapshots past their limit go least recently used first, the new one stays",
+          "[snapshot]")
+{
+    using kmsdk::detail::evict_least_recent;
+    TempDir dir{"kmsdk-snapunit"};
+    make_staged(dir.path(), "m256-a-old", 2, std::chrono::seconds(300));
+    make_staged(dir.path(), "m256-a-used", 2, std::chrono::seconds(10));
+    make_staged(dir.path(), "m256-a-middle", 2, std::chrono::seconds(100));
+    make_staged(dir.path(), "m256-a-new", 3, std::chrono::seconds(0));
+    // A RAM file being committed, its .snap not there yet, is left alone.
+    { std::ofstream{dir.path() / "m256-a-committing-8899aabbccddeeff.ram"} << "x"; }
+    auto keep = dir.path() / "m256-a-new.snap";
+
+    SECTION("within the limit nothing goes")
+    {
+        CHECK(evict_least_recent(dir.path(), 100'000'000, keep) == 0);
+        CHECK(names_in(dir.path()).size() == 9);
+    }
+    SECTION("past it, the oldest go until the rest fit")
+    {
+        // 9 MiB in all; 6 MB keeps the newest two.
+        CHECK(evict_least_recent(dir.path(), 6'000'000, keep) == 2);
+        CHECK(names_in(dir.path()) ==
+              std::vector<std::string>{"m256-a-committing-8899aabbccddeeff.ram",
+                                       "m256-a-new-0011223344556677.ram", "m256-a-new.snap",
+                                       "m256-a-used-0011223344556677.ram", "m256-a-used.snap"});
+    }
+    SECTION("the one just made stays even when it alone is past the limit")
+    {
+        CHECK(evict_least_recent(dir.path(), 1, keep) == 3);
+        CHECK(names_in(dir.path()) ==
+              std::vector<std::string>{"m256-a-committing-8899aabbccddeeff.ram",
+                                       "m256-a-new-0011223344556677.ram", "m256-a-new.snap"});
+    }
+}
+
+TEST_CASE("KMSDK_STAGED_SNAPSHOT_LIMIT takes bytes or K, M and G, and says what else it takes",
+          "[snapshot]")
+{
+    using kmsdk::detail::ScopedEnv;
+    using kmsdk::detail::staged_snapshot_limit;
+    {
+        ScopedEnv unset{"KMSDK_STAGED_SNAPSHOT_LIMIT", nullptr};
+        CHECK(staged_snapshot_limit() == 2'000'000'000);
+    }
+    for (auto [text, bytes] : std::vector<std::pair<const char*, std::uint64_t>>{
+             {"0", 0}, {"12345", 12345}, {"500M", 500'000'000}, {"3g", 3'000'000'000}, {"64K", 64'000}}) {
+        ScopedEnv set{"KMSDK_STAGED_SNAPSHOT_LIMIT", text};
+        CHECK(staged_snapshot_limit() == bytes);
+    }
+    for (const char* text : {"abc", "-1", "1.5G", "G", "10T", "1 G", "9999999999999999"}) {
+        INFO(text);
+        ScopedEnv set{"KMSDK_STAGED_SNAPSHOT_LIMIT", text};
+        CHECK_THROWS_WITH(staged_snapshot_limit(),
+                          Contains(fmt::format("KMSDK_STAGED_SNAPSHOT_LIMIT={} is not a size", text)) &&
+                              Contains("K, M or G"));
+    }
 }
 
 TEST_CASE("snapshots are used only from folders no one else can write", "[snapshot]")

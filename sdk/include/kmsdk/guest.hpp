@@ -211,7 +211,9 @@ public:
     // Boot from scratch even where a saved guest could be restored (so
     // does $KMSDK_COLD=1). By default a guest restores the snapshot of an
     // identical machine (kmsdk/snapshots.hpp), and the first guest of its
-    // kind saves one, once its agent is ready and before staging.
+    // kind saves one, once its agent is ready and before staging. A guest
+    // with no devices and something to stage also saves a staged snapshot
+    // once staging is done, and guests staged alike restore that instead.
     GuestOptions& cold(bool cold = true);
     // Where one-line notices go: a snapshot found broken and replaced, one
     // that could not be saved. Default: stderr, as "kmsdk: <notice>".
@@ -255,9 +257,14 @@ struct BootStats {
     // QEMU start to the agent's Hello, booted or restored.
     std::chrono::nanoseconds to_agent{};
     bool restored = false;  // from a snapshot rather than booted
+    // From a staged snapshot: its modules and files were in place, and
+    // its boot pass done, when it was saved (staging is then zero).
+    bool staged = false;
     // Saving this machine's snapshot, when this boot made it (the guest
     // stood still meanwhile); zero otherwise.
     std::chrono::nanoseconds snapshot_save{};
+    // The same for its staged snapshot, saved once staging was done.
+    std::chrono::nanoseconds staged_save{};
     std::chrono::nanoseconds staging{};   // files, modules and the boot pass
     unsigned attempts = 0;
     // Why each attempt before the one that came up failed, with the
