@@ -64,7 +64,8 @@ CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs:
     return run;
 }
 
-Construction construct_guest(const std::string& release, bool cold)
+Construction construct_guest(const std::string& release, bool cold,
+                             const std::filesystem::path& staged_module)
 {
     Construction result;
     // KMSDK_COLD would make a warm guest cold; the library reads it in
@@ -72,8 +73,11 @@ Construction construct_guest(const std::string& release, bool cold)
     std::optional<ScopedEnv> warm;
     if (!cold)
         warm.emplace("KMSDK_COLD", nullptr);
+    auto options = GuestOptions{}.kernel(release).cold(cold);
+    if (!staged_module.empty())
+        options.module(staged_module);
     auto started = Clock::now();
-    std::optional<Guest> guest{std::in_place, GuestOptions{}.kernel(release).cold(cold)};
+    std::optional<Guest> guest{std::in_place, std::move(options)};
     result.wall_ms = ms_since(started);
     warm.reset();
     const auto& stats = guest->boot_stats();
@@ -81,6 +85,7 @@ Construction construct_guest(const std::string& release, bool cold)
     result.staging_ms = ms(stats.staging);
     result.attempts = stats.attempts;
     result.restored = stats.restored;
+    result.staged = stats.staged;
     result.snapshot_save_ms = ms(stats.snapshot_save);
     // Outside the timed part: the kernel's clock now, less the time since
     // the Hello, is its clock at the Hello. The Hello came just before the

@@ -40,14 +40,16 @@ struct Construction {
     std::optional<double> before_kernel_ms;
     unsigned attempts = 0;
     bool restored = false;       // BootStats::restored
+    bool staged = false;         // BootStats::staged: from a staged snapshot
     double snapshot_save_ms = 0; // BootStats::snapshot_save: this boot made the snapshot
 };
 
-// A guest with nothing staged, as `kmsdk run -- true` makes it, then
-// dropped: with `cold`, GuestOptions::cold(); else it restores the
-// snapshot (KMSDK_COLD is removed meanwhile). Throws BootError when it does
-// not come up.
-Construction construct_guest(const std::string& release, bool cold);
+// A guest as `kmsdk run -- true` makes it, then dropped: with `cold`,
+// GuestOptions::cold(); else it restores the snapshot (KMSDK_COLD is
+// removed meanwhile). Nothing is staged, or `staged_module` when given.
+// Throws BootError when it does not come up.
+Construction construct_guest(const std::string& release, bool cold,
+                             const std::filesystem::path& staged_module = {});
 
 struct OperationSamples {
     std::vector<double> run_true_ms, run_true_guest_ms;

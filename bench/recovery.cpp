@@ -15,7 +15,7 @@ namespace kmsdk::bench {
 
 RecoverySamples measure_oops_recovery(const std::string& release,
                                       const std::filesystem::path& oops_ko, unsigned rounds,
-                                      bool cold)
+                                      bool cold, bool staged_snapshots)
 {
     RecoverySamples samples;
     std::optional<Guest> guest;
@@ -24,6 +24,9 @@ RecoverySamples measure_oops_recovery(const std::string& release,
         std::optional<ScopedEnv> warm;
         if (!cold)
             warm.emplace("KMSDK_COLD", nullptr);
+        std::optional<ScopedEnv> unstaged;
+        if (!staged_snapshots)
+            unstaged.emplace("KMSDK_STAGED_SNAPSHOT_LIMIT", "0");
         guest.emplace(GuestOptions{}.kernel(release).module(oops_ko).cold(cold));
     }
     for (unsigned i = 1; i <= rounds; ++i) {
@@ -71,6 +74,7 @@ RecoverySamples measure_oops_recovery(const std::string& release,
         samples.staging_ms.push_back(
             std::chrono::duration<double, std::milli>(stats.staging).count());
         samples.not_restored += !cold && !stats.restored;
+        samples.not_staged += !cold && staged_snapshots && !stats.staged;
     }
     guest->shutdown();
     return samples;

@@ -26,14 +26,20 @@ struct RecoverySamples {
     std::vector<double> staging_ms;
     // Warm recoveries whose guest booted rather than restored.
     unsigned not_restored = 0;
+    // Warm recoveries that restored the snapshot and staged again, though
+    // staged snapshots were on.
+    unsigned not_staged = 0;
 };
 
 // One guest staged with `oops_ko` (kms_fault_oops.ko), `rounds` times:
 // insmod it and check the guest is healthy (not timed), then time the
 // write to /dev/kms_fault_oops, the GuestUnhealthy and the way back.
-// Throws when any step does not go as described.
+// Throws when any step does not go as described. Warm guests restore
+// their staged snapshot, unless `staged_snapshots` is false
+// (KMSDK_STAGED_SNAPSHOT_LIMIT=0): then they restore the snapshot and
+// stage again.
 RecoverySamples measure_oops_recovery(const std::string& release,
                                       const std::filesystem::path& oops_ko, unsigned rounds,
-                                      bool cold);
+                                      bool cold, bool staged_snapshots = true);
 
 }  // namespace kmsdk::bench
