@@ -112,7 +112,7 @@ void record_construction(const std::string& release, bool cold, ConstructionSamp
                          KernelReport& report)
 {
     try {
-        auto c = construct_guest(release, cold);
+        auto c = construct_guest(release, GuestKind{cold});
         samples.retried += c.attempts > 1;
         if (!cold && !c.restored) {
             ++samples.not_restored;
@@ -318,8 +318,8 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
         fmt::print(stderr, "{}: warming up\n", release);
         (void)naive.boot_true();
         (void)cli_run_true(config.kmsdk_cli, release, scratch.path(), /*cold=*/true);
-        (void)construct_guest(release, /*cold=*/true);
-        auto made = construct_guest(release, /*cold=*/false);
+        (void)construct_guest(release, GuestKind{/*cold=*/true});
+        auto made = construct_guest(release, GuestKind{/*cold=*/false});
         if (made.snapshot_save_ms > 0)
             report.notes.push_back(fmt::format(
                 "the warm-up made this machine's snapshot (saved in {})",
@@ -396,7 +396,7 @@ KernelReport compare_on(const Kernel& kernel, const BenchConfig& config)
             if (!with_staged_snapshots)
                 off.emplace("KMSDK_STAGED_SNAPSHOT_LIMIT", "0");
             auto& into = with_staged_snapshots ? staged : unstaged;
-            auto c = construct_guest(release, /*cold=*/false, hello_ko);
+            auto c = construct_guest(release, GuestKind{/*cold=*/false, hello_ko});
             if (!c.restored || (with_staged_snapshots && !c.staged)) {
                 ++into.not_restored;
                 return;

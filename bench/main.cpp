@@ -9,7 +9,9 @@
 //   kmsdk_bench stress --boots 200    consecutive cold boots with the other core busy
 //   kmsdk_bench streaming -k 6.1      the streamed Guest::run: throughput, latency, signals
 //   kmsdk_bench clones --guests 4     N guests restored at once against N booted at once
+//   kmsdk_bench cmdline --append W    cold boots with kernel parameters W against without
 #include "clones.hpp"
+#include "cmdline.hpp"
 #include "compare.hpp"
 #include "environment.hpp"
 #include "process.hpp"
@@ -53,6 +55,7 @@ struct Args {
     unsigned round_trips = 20;
     std::string baseline_agent;
     unsigned clone_guests = 4;
+    std::string append;
 };
 
 // The kernels asked for, or every cached kernel kms_hello is built for.
@@ -218,6 +221,12 @@ int clones(const Args& args)
     return per_kernel(args, [&config](const Kernel& kernel) { return clones_on(kernel, config); });
 }
 
+int cmdline(const Args& args)
+{
+    CmdlineConfig config{.append = args.append, .rounds = args.runs};
+    return per_kernel(args, [&config](const Kernel& kernel) { return cmdline_on(kernel, config); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -309,6 +318,14 @@ int main(int argc, char** argv)
         ->capture_default_str()
         ->check(CLI::Range(1u, 32u));
 
+    auto* cmdline_command = app.add_subcommand(
+        "cmdline", "Kernel parameters, A/B: --runs cold boots with --append's words on the guest's "
+                   "kernel command line against as many without, alternating. Errors if the "
+                   "kernel lists a word as unknown; says which initcalls an initcall_blacklist= "
+                   "really skipped");
+    cmdline_command->fallthrough();
+    cmdline_command->add_option("--append", args.append, "The words under test")->required();
+
     CLI11_PARSE(app, argc, argv);
 
     install_interrupt_handlers();
@@ -323,6 +340,8 @@ int main(int argc, char** argv)
             status = streaming(args);
         else if (clones_command->parsed())
             status = clones(args);
+        else if (cmdline_command->parsed())
+            status = cmdline(args);
         else
             status = measure(args);
     } catch (const std::exception& error) {

@@ -64,9 +64,9 @@ CliRun cli_run_true(const fs::path& kmsdk, const std::string& release, const fs:
     return run;
 }
 
-Construction construct_guest(const std::string& release, bool cold,
-                             const std::filesystem::path& staged_module)
+Construction construct_guest(const std::string& release, const GuestKind& kind)
 {
+    auto cold = kind.cold;
     Construction result;
     // KMSDK_COLD would make a warm guest cold; the library reads it in
     // the constructor only.
@@ -74,8 +74,10 @@ Construction construct_guest(const std::string& release, bool cold,
     if (!cold)
         warm.emplace("KMSDK_COLD", nullptr);
     auto options = GuestOptions{}.kernel(release).cold(cold);
-    if (!staged_module.empty())
-        options.module(staged_module);
+    if (!kind.staged_module.empty())
+        options.module(kind.staged_module);
+    if (!kind.cmdline.empty())
+        options.kernel_cmdline(kind.cmdline);
     auto started = Clock::now();
     std::optional<Guest> guest{std::in_place, std::move(options)};
     result.wall_ms = ms_since(started);

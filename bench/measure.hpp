@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kmsdk::bench {
@@ -44,12 +45,21 @@ struct Construction {
     double snapshot_save_ms = 0; // BootStats::snapshot_save: this boot made the snapshot
 };
 
-// A guest as `kmsdk run -- true` makes it, then dropped: with `cold`,
+// What the guest of construct_guest() is given.
+struct GuestKind {
+    explicit GuestKind(bool cold, std::filesystem::path staged_module = {}, std::string cmdline = {})
+        : cold{cold}, staged_module{std::move(staged_module)}, cmdline{std::move(cmdline)}
+    {
+    }
+    bool cold;
+    std::filesystem::path staged_module;  // none: nothing is staged
+    std::string cmdline;                  // appended to the kernel command line
+};
+
+// A guest as `kmsdk run -- true` makes it, then dropped: cold, with
 // GuestOptions::cold(); else it restores the snapshot (KMSDK_COLD is
-// removed meanwhile). Nothing is staged, or `staged_module` when given.
-// Throws BootError when it does not come up.
-Construction construct_guest(const std::string& release, bool cold,
-                             const std::filesystem::path& staged_module = {});
+// removed meanwhile). Throws BootError when it does not come up.
+Construction construct_guest(const std::string& release, const GuestKind& kind);
 
 struct OperationSamples {
     std::vector<double> run_true_ms, run_true_guest_ms;

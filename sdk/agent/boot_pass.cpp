@@ -14,6 +14,7 @@
 #include "requests.hpp"
 #include "system.hpp"
 
+#include <fcntl.h>
 #include <fnmatch.h>
 
 #include <map>
@@ -180,6 +181,18 @@ void coldplug(PassLog& log)
     }
 }
 
+// A guest saved after its boot pass (a staged snapshot) is asked for the
+// log after the restore. Best effort: the pass itself went as the reply says.
+void keep_log(const std::string& text)
+{
+    std::string path{proto::boot_pass_log_path};
+    if (!make_directories(path.substr(0, path.rfind('/'))))
+        return;
+    UniqueFd file{::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    if (file)
+        write_all(file.get(), text);
+}
+
 }  // namespace
 
 proto::BootPassResult boot_pass()
@@ -196,6 +209,7 @@ proto::BootPassResult boot_pass()
     load_listed_modules(log);
     coldplug(log);
     log.out += "boot pass done in " + milliseconds(monotonic_ns() - started) + "\n";
+    keep_log(log.out);
     return proto::BootPassResult{log.status, std::move(log.out), std::move(log.err)};
 }
 

@@ -162,6 +162,9 @@ Subcommand add_snapshots_command(CLI::App& app)
                     "line) restore it, mapping its RAM file copy-on-write. They live in <kernel "
                     "cache folder>/snapshots, or in $KMSDK_SNAPSHOT_DIR/<release> when it is set, "
                     "and are used only while that folder is yours and no one else can write it. "
+                    "A guest given modules or files (and no devices) is saved again once they "
+                    "are staged, into staged/ there; the least recently used of those go past "
+                    "$KMSDK_STAGED_SNAPSHOT_LIMIT (default 2G, 0 for none). "
                     "--cold or KMSDK_COLD=1 boots without one.");
     return {command, [list_command, verify_command, clear_command](const std::vector<std::string>&) {
                 (void)list_command;

@@ -483,6 +483,7 @@ private:
         stats_.staged = true;
         stats_.attempts = 1;
         resume();
+        stats_.boot_pass_log = read(std::string{proto::boot_pass_log_path});
         baseline();
         return true;
     }

@@ -3,9 +3,9 @@
 
 #include "snapshot_broken.hpp"
 #include "unique_fd.hpp"
+#include "xxh3_hash.hpp"
 
 #include <fmt/format.h>
-#include <xxhash.h>
 
 #include <algorithm>
 #include <array>
@@ -29,10 +29,6 @@ std::string trailer_for(std::string_view id)
     text.resize(ram_trailer_size, '\0');
     return text;
 }
-
-struct HashState {
-    void operator()(XXH3_state_t* state) const { XXH3_freeState(state); }
-};
 
 }  // namespace
 
@@ -97,9 +93,7 @@ void for_each_extent(int fd, std::uint64_t ram_bytes,
 
 std::string ram_content_hash(int fd, std::uint64_t ram_bytes)
 {
-    std::unique_ptr<XXH3_state_t, HashState> state{XXH3_createState()};
-    if (!state || XXH3_64bits_reset(state.get()) != XXH_OK)
-        throw std::bad_alloc();
+    Xxh3Hash hash;
     constexpr std::size_t chunk = 1 << 20;
     static const std::vector<unsigned char> zeros(chunk);
     std::vector<unsigned char> buffer(chunk);
@@ -107,7 +101,7 @@ std::string ram_content_hash(int fd, std::uint64_t ram_bytes)
         while (offset < end) {
             auto want = static_cast<std::size_t>(std::min<std::uint64_t>(end - offset, chunk));
             if (!data) {
-                XXH3_64bits_update(state.get(), zeros.data(), want);
+                hash.add(zeros.data(), want);
                 offset += want;
                 continue;
             }
@@ -116,11 +110,11 @@ std::string ram_content_hash(int fd, std::uint64_t ram_bytes)
                 continue;
             if (n <= 0)
                 throw SnapshotBroken(fmt::format("its RAM file is unreadable at byte {}", offset));
-            XXH3_64bits_update(state.get(), buffer.data(), static_cast<std::size_t>(n));
+            hash.add(buffer.data(), static_cast<std::size_t>(n));
             offset += static_cast<std::uint64_t>(n);
         }
     });
-    return fmt::format("{:016x}", XXH3_64bits_digest(state.get()));
+    return hash.hex();
 }
 
 void copy_ram(const std::filesystem::path& from, const std::filesystem::path& to, std::uint64_t ram_bytes)

@@ -4,14 +4,12 @@
 #include "kmsdk/cache.hpp"
 #include "kmsdk/modinfo.hpp"
 #include "kmsdk/module_closure.hpp"
+#include "xxh3_hash.hpp"
 
 #include <fmt/format.h>
-#include <xxhash.h>
 
 #include <cstdint>
 #include <cstdlib>
-#include <memory>
-#include <new>
 #include <set>
 #include <stdexcept>
 
@@ -19,21 +17,18 @@ namespace kmsdk::detail {
 
 std::string StagingPlan::hash() const
 {
-    std::unique_ptr<XXH3_state_t, decltype(&XXH3_freeState)> state{XXH3_createState(), &XXH3_freeState};
-    if (!state || XXH3_64bits_reset(state.get()) != XXH_OK)
-        throw std::bad_alloc();
+    Xxh3Hash hash;
     auto add = [&](std::string_view bytes) {
         // Length first, so that no two plans run together into one stream.
         auto length = static_cast<std::uint64_t>(bytes.size());
-        XXH3_64bits_update(state.get(), &length, sizeof length);
-        XXH3_64bits_update(state.get(), bytes.data(), bytes.size());
+        hash.add(&length, sizeof length).add(bytes.data(), bytes.size());
     };
     for (const auto& file : files) {
         add(file.path);
         add(std::to_string(file.mode));
         add(file.contents);
     }
-    return fmt::format("{:016x}", XXH3_64bits_digest(state.get()));
+    return hash.hex();
 }
 
 std::filesystem::path guest_program(std::string_view name, const char* env_override)

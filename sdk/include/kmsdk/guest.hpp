@@ -270,6 +270,8 @@ struct BootStats {
     // Why each attempt before the one that came up failed, with the
     // console's last lines then.
     std::vector<std::string> failed_attempts;
+    // What the boot pass did, a line per step; from a staged snapshot,
+    // the boot pass it ran before it was saved.
     std::string boot_pass_log;
     // After a restore: the PCI BARs the agent rewrote for devices whose
     // state QEMU does not migrate (edu), a line each.

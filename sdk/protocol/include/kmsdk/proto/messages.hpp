@@ -28,6 +28,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <variant>
 #include <vector>
@@ -187,6 +188,10 @@ struct BootPassResult {
     std::string errors;  // what the steps wrote on stderr
     KMSDK_PROTO_FIELDS(status, log, errors)
 };
+
+// Where the agent also leaves the last boot pass's log, in the guest: a
+// guest restored from a staged snapshot ran its boot pass before the save.
+inline constexpr std::string_view boot_pass_log_path = "/run/kmsdk/boot-pass.log";
 
 // host → agent: the kernel log from sequence number `first`. Reply
 // KernelLog.
