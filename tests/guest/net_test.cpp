@@ -17,6 +17,8 @@
 // guest has.
 #include "guest_suite.hpp"
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <sstream>
 #include <string>
@@ -78,10 +80,11 @@ void bring_up_kms0(Guest& g, bool arp)
 }
 
 // ping -c 3 of an address nobody answers: busybox's ping prints no line
-// per packet, only its summary, and exits with 1.
-void ping_unanswered(Guest& g)
+// per packet, only its summary, and exits with 1. It sends one a second,
+// then waits `wait` seconds for a first answer (10 by default).
+void ping_unanswered(Guest& g, int wait)
 {
-    auto ping = g.run("ping -c 3 10.99.0.2");
+    auto ping = g.run(fmt::format("ping -c 3 -W {} 10.99.0.2", wait));
     CHECK(ping.status == 1);
     CHECK_THAT(ping.out, Contains("PING 10.99.0.2 (10.99.0.2): 56 data bytes"));
     CHECK_THAT(ping.out, Contains("3 packets transmitted, 0 packets received, 100% packet loss"));
@@ -206,7 +209,9 @@ TEST_CASE("a ping of an on-link address gives the driver ARP requests, never the
     CHECK_THAT(link.out, Contains("kms0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue"));
     REQUIRE(counter(g, "tx_packets") == 0);
 
-    ping_unanswered(g);
+    // Long enough for the neighbour entry to fail (below): 3 s of
+    // requests, and 2 s for the third to go unanswered.
+    ping_unanswered(g, 2);
 
     // 10.99.0.2 is on kms0's link: the kernel must learn its Ethernet
     // address first, and asks by broadcast ARP, one request a second,
@@ -245,7 +250,7 @@ TEST_CASE("with ARP off, the driver is given the three echo requests themselves"
 
     // No address to resolve: each echo request goes straight to the
     // driver, and still nobody answers.
-    ping_unanswered(g);
+    ping_unanswered(g, 1);
     CHECK(counter(g, "tx_packets") == 3);
     CHECK(counter(g, "tx_bytes") == 3 * echo_request_bytes);
     check_tools_agree(g, 3, 3 * echo_request_bytes);
