@@ -151,9 +151,9 @@ TEST_CASE("kmsdk run exits 255 with the console tail when the guest panics", "[c
 
 TEST_CASE("kmsdk run exits 255 naming the command when it outlives --timeout", "[cli]")
 {
-    auto r = run_kmsdk({"run", "--kernel", release(), "-q", "--timeout", "3", "--", "sleep", "100"});
+    auto r = run_kmsdk({"run", "--kernel", release(), "-q", "--timeout", "1", "--", "sleep", "100"});
     CHECK(r.status == 255);
-    CHECK_THAT(r.err, Contains("`sleep 100` did not finish within 3.0 s"));
+    CHECK_THAT(r.err, Contains("`sleep 100` did not finish within 1.0 s"));
 }
 
 TEST_CASE("kmsdk run exits 1 and says how to fetch a kernel that is not cached", "[cli]")
