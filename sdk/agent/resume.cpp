@@ -56,7 +56,7 @@ proto::Resumed resume(const proto::Resume& request)
         throw RequestError(EINVAL, "Resume carries no seed");
     mix_into_random_pool(request.seed);
     set_clock(request.realtime_ns);
-    return proto::Resumed{restore_pci_bars()};
+    return proto::Resumed{request.repair_pci_bars ? restore_pci_bars() : std::string{}};
 }
 
 }  // namespace kmsdk::agent

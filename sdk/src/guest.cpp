@@ -560,10 +560,13 @@ private:
         if (::getrandom(seed.data(), seed.size(), 0) != static_cast<ssize_t>(seed.size()))
             throw GuestError(fmt::format("getrandom: {}", std::strerror(errno)));
         auto now = std::chrono::system_clock::now().time_since_epoch();
-        stats_.resume_log = request<proto::Resumed>(
-            proto::Resume{seed, static_cast<std::uint64_t>(
-                                    std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())},
-            "resuming the restored guest").log;
+        proto::Resume request_to_resume{
+            .seed = seed,
+            .realtime_ns = static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()),
+            .repair_pci_bars = !options_.devices_.empty()};
+        stats_.resume_log =
+            request<proto::Resumed>(request_to_resume, "resuming the restored guest").log;
     }
 
     // Staging, then the health baseline: the boot's own messages are not
