@@ -376,7 +376,10 @@ private:
 
     std::string kernel_cmdline() const
     {
-        std::string cmdline = "console=ttyS0 quiet panic=-1 cryptomgr.notests";
+        // initcall_blacklist: self-tests and key types no guest of kmsdk's
+        // uses, 390 ms of a 6.12 cold boot (docs/DESIGN.md, Kernel parameters).
+        std::string cmdline = "console=ttyS0 quiet panic=-1 cryptomgr.notests "
+                              "initcall_blacklist=crypto_kdf108_init,init_encrypted,jent_mod_init";
         if (!options_.cmdline_.empty())
             cmdline += " " + options_.cmdline_;
         return cmdline;
