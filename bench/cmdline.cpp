@@ -3,27 +3,17 @@
 
 #include "measure.hpp"
 #include "process.hpp"
+#include "text.hpp"
 
 #include "kmsdk/guest.hpp"
 
 #include <fmt/format.h>
 
-#include <sstream>
 #include <stdexcept>
 #include <vector>
 
 namespace kmsdk::bench {
 namespace {
-
-std::vector<std::string> words_of(const std::string& text, char separator)
-{
-    std::vector<std::string> words;
-    std::istringstream in{text};
-    for (std::string word; std::getline(in, word, separator);)
-        if (!word.empty())
-            words.push_back(word);
-    return words;
-}
 
 // What the kernel said of the appended words in one booted guest: unknown
 // ones, and for initcall_blacklist= which initcalls it skipped.
@@ -31,18 +21,18 @@ void check_words(const std::string& release, const std::string& append, KernelRe
 {
     Guest guest{GuestOptions{}.kernel(release).cold().kernel_cmdline(append)};
     auto dmesg = guest.dmesg();
-    for (const auto& line : words_of(dmesg, '\n'))
+    for (const auto& line : detail::split(dmesg, '\n'))
         if (line.find("Unknown kernel command line parameters") != std::string::npos)
-            for (const auto& word : words_of(append, ' '))
+            for (const auto& word : detail::split(append, ' '))
                 if (line.find(word) != std::string::npos)
                     report.errors.push_back(fmt::format(
                         "the kernel does not know `{}`: its dmesg says {}", word, line));
-    for (const auto& word : words_of(append, ' ')) {
+    for (const auto& word : detail::split(append, ' ')) {
         constexpr std::string_view blacklist = "initcall_blacklist=";
         if (!word.starts_with(blacklist))
             continue;
         std::vector<std::string> skipped, missed;
-        for (const auto& initcall : words_of(word.substr(blacklist.size()), ','))
+        for (const auto& initcall : detail::split(word.substr(blacklist.size()), ','))
             (dmesg.find(fmt::format("initcall {} blacklisted", initcall)) != std::string::npos
                  ? skipped
                  : missed)

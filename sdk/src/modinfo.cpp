@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "kmsdk/modinfo.hpp"
 
+#include "text.hpp"
+
 #include "kmsdk/kernel.hpp"
 
 #include <fmt/format.h>
@@ -23,16 +25,6 @@ struct KmodModuleFree {
 struct KmodInfoListFree {
     void operator()(kmod_list* list) const { kmod_module_info_free_list(list); }
 };
-
-std::vector<std::string> split(const std::string& text, char separator)
-{
-    std::vector<std::string> parts;
-    std::istringstream stream{text};
-    for (std::string part; std::getline(stream, part, separator);)
-        if (!part.empty())
-            parts.push_back(part);
-    return parts;
-}
 
 // "name:text" as .modinfo stores parm and parmtype values.
 std::pair<std::string, std::string> split_named(const std::string& value)
@@ -104,7 +96,7 @@ std::string ModuleInfo::release() const
 
 std::vector<std::string> ModuleInfo::depends() const
 {
-    return split(field("depends"), ',');
+    return detail::split(field("depends"), ',');
 }
 
 std::vector<ModuleParameter> ModuleInfo::parameters() const

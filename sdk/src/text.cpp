@@ -8,6 +8,16 @@
 
 namespace kmsdk::detail {
 
+std::vector<std::string> split(const std::string& text, char separator)
+{
+    std::vector<std::string> parts;
+    std::istringstream stream{text};
+    for (std::string part; std::getline(stream, part, separator);)
+        if (!part.empty())
+            parts.push_back(part);
+    return parts;
+}
+
 std::string last_lines(const std::string& text, std::size_t count)
 {
     std::size_t end = text.size();

@@ -5,12 +5,15 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace kmsdk::detail {
 
 // The last `count` lines of `text`.
 std::string last_lines(const std::string& text, std::size_t count);
 
+// The non-empty pieces of `text` between `separator`s.
+std::vector<std::string> split(const std::string& text, char separator);
 
 // "1.5 s"
 std::string seconds(std::chrono::milliseconds duration);

@@ -9,6 +9,7 @@
 // kernels build nfnetlink in (CONFIG_NETFILTER_NETLINK=y), and from 6.14
 // there is no libcrc32c to load.
 #include "guest_suite.hpp"
+#include "text.hpp"
 
 #include "kmsdk/cache.hpp"
 
@@ -67,16 +68,6 @@ std::set<std::string> direct_dependencies()
     if (nfnetlink_is_a_module())
         modules.insert("nfnetlink");
     return modules;
-}
-
-std::vector<std::string> split(const std::string& text, char separator)
-{
-    std::vector<std::string> parts;
-    std::istringstream in{text};
-    for (std::string part; std::getline(in, part, separator);)
-        if (!part.empty())
-            parts.push_back(part);
-    return parts;
 }
 
 // "nf_conntrack" from "kernel/net/netfilter/nf_conntrack.ko(.xz)".
@@ -141,7 +132,7 @@ TEST_CASE("modinfo by name shows the modules nf_conntrack_netlink depends on", "
     // Only the direct dependencies, the ones whose symbols it calls.
     auto depends = lines_with(modinfo.out, "depends:");
     REQUIRE(depends.size() == 1);
-    auto listed = split(words(depends[0]).back(), ',');
+    auto listed = detail::split(words(depends[0]).back(), ',');
     CHECK(std::set<std::string>(listed.begin(), listed.end()) == direct_dependencies());
 }
 
