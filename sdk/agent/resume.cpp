@@ -56,7 +56,8 @@ proto::Resumed resume(const proto::Resume& request)
         throw RequestError(EINVAL, "Resume carries no seed");
     mix_into_random_pool(request.seed);
     set_clock(request.realtime_ns);
-    return proto::Resumed{request.repair_pci_bars ? restore_pci_bars() : std::string{}};
+    return proto::Resumed{request.repair_pci_bars ? restore_pci_bars() : std::string{},
+                          read_whole_file(std::string{proto::boot_pass_log_path}).value_or("")};
 }
 
 }  // namespace kmsdk::agent

@@ -486,7 +486,6 @@ private:
         stats_.staged = true;
         stats_.attempts = 1;
         resume();
-        stats_.boot_pass_log = read(std::string{proto::boot_pass_log_path});
         baseline();
         return true;
     }
@@ -568,8 +567,9 @@ private:
             .realtime_ns = static_cast<std::uint64_t>(
                 std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()),
             .repair_pci_bars = !options_.devices_.empty()};
-        stats_.resume_log =
-            request<proto::Resumed>(request_to_resume, "resuming the restored guest").log;
+        auto resumed = request<proto::Resumed>(request_to_resume, "resuming the restored guest");
+        stats_.resume_log = std::move(resumed.log);
+        stats_.boot_pass_log = std::move(resumed.boot_pass_log);
     }
 
     // Staging, then the health baseline: the boot's own messages are not

@@ -51,7 +51,7 @@ inline auto all()
                   .records = "6,800,25101200,-;kms_hello: loaded\n"},
         Shutdown{},
         Resume{.seed = "\x01\x00\x02\xff"s, .realtime_ns = 1735689600000000000, .repair_pci_bars = true},
-        Resumed{.log = "0000:00:03.0 BAR0 0xfe000000\n"},
+        Resumed{.log = "0000:00:03.0 BAR0 0xfe000000\n", .boot_pass_log = "$ /sbin/depmod\n"},
         Ok{},
         Error{.error = -2147483647 - 1, .message = "no such file: /nope"},
     };

@@ -233,7 +233,10 @@ struct Resume {
 struct Resumed {
     static constexpr Type type = Type::Resumed;
     std::string log;  // a line per BAR rewritten
-    KMSDK_PROTO_FIELDS(log)
+    // What boot_pass_log_path holds: the boot pass a staged snapshot ran
+    // before it was saved, or "" (none ran yet).
+    std::string boot_pass_log;
+    KMSDK_PROTO_FIELDS(log, boot_pass_log)
 };
 
 struct Ok {
