@@ -7,6 +7,7 @@
 #include "kmsdk/modinfo.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fstream>
 #include <sstream>
@@ -72,6 +73,11 @@ void GuestFlags::add_to(CLI::App& command)
     command.add_flag("--cold", cold,
                      "Boot the kernel from scratch rather than restore a saved snapshot, and "
                      "save none (as KMSDK_COLD=1 does); see 'kmsdk snapshots'");
+    command.add_flag("--debug-memory", debug_memory,
+                     "Boot with the kernel's memory-error detectors on (SLUB debugging, KFENCE, "
+                     "page poisoning, init_on_free: those the kernel has), so that a "
+                     "use-after-free, an out-of-bounds write or a double free is reported as a "
+                     "kernel problem (as KMSDK_DEBUG_MEMORY=1 does); slower");
     command.add_flag("-q,--quiet", quiet, "Do not report progress on stderr");
     command.add_flag("--allow-release-mismatch", allow_release_mismatch,
                      "Stage a -m module built for another kernel release anyway, to see the "
@@ -90,6 +96,8 @@ GuestOptions GuestFlags::options() const
 {
     GuestOptions options;
     options.kernel(kernel).memory_mb(memory_mb).cpus(cpus).cold(cold);
+    if (debug_memory)
+        options.debug_memory();
     if (!append.empty())
         options.kernel_cmdline(append);
     for (const auto& device : devices)
@@ -150,6 +158,8 @@ Guest boot_guest(const GuestFlags& flags)
     // its kernel's first guest.
     fmt::print(stderr, "kmsdk: guest {} {}; ready in {:.2f} s\n", guest.release(), how,
                seconds(std::chrono::steady_clock::now() - started));
+    if (!guest.memory_debugging().empty())
+        fmt::print(stderr, "kmsdk: memory debugging on: {}\n", fmt::join(guest.memory_debugging(), " "));
     return guest;
 }
 

@@ -23,6 +23,7 @@ struct GuestFlags {
     unsigned memory_mb = 256;
     unsigned cpus = 1;
     bool cold = false;
+    bool debug_memory = false;
     bool quiet = false;
     bool allow_release_mismatch = false;
 

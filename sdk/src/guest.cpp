@@ -15,6 +15,7 @@
 #include "kmsdk/kernel_log.hpp"
 #include "kmsdk/snapshots.hpp"
 #include "machine.hpp"
+#include "memory_debugging.hpp"
 #include "memory_floor.hpp"
 #include "snapshot_eviction.hpp"
 #include "snapshot_session.hpp"
@@ -62,6 +63,9 @@ public:
     explicit Impl(GuestOptions options)
         : options_{std::move(options)},
           kernel_{Kernel::find(options_.kernel_)},
+          memory_debugging_{options_.debug_memory_ || detail::memory_debugging_by_environment()
+                                ? detail::memory_debugging_parameters(kernel_)
+                                : std::vector<std::string>{}},
           dir_{(detail::remove_abandoned("kmsdk-guest"), "kmsdk-guest")},
           plan_{detail::plan_staging(options_, kernel_)}
     {
@@ -95,6 +99,7 @@ public:
     const std::string& release() const { return release_; }
     const BootStats& stats() const { return stats_; }
     const GuestOptions& options() const { return options_; }
+    const std::vector<std::string>& memory_debugging() const { return memory_debugging_; }
 
     void boot()
     {
@@ -380,6 +385,8 @@ private:
         // uses, 390 ms of a 6.12 cold boot (docs/DESIGN.md, Kernel parameters).
         std::string cmdline = "console=ttyS0 quiet panic=-1 cryptomgr.notests "
                               "initcall_blacklist=crypto_kdf108_init,init_encrypted,jent_mod_init";
+        for (const auto& parameter : memory_debugging_)
+            cmdline += " " + parameter;
         if (!options_.cmdline_.empty())
             cmdline += " " + options_.cmdline_;
         return cmdline;
@@ -614,6 +621,7 @@ private:
 
     GuestOptions options_;
     Kernel kernel_;
+    std::vector<std::string> memory_debugging_;
     detail::TempDir dir_;
     detail::StagingPlan plan_;
     std::filesystem::path console_;
@@ -724,6 +732,7 @@ HealthReport Guest::health() { return impl_->health(); }
 void Guest::check_healthy(std::string_view allowed_taints) { impl_->check_healthy(allowed_taints); }
 std::string Guest::console_tail(std::size_t lines) const { return impl_->console_tail(lines); }
 const BootStats& Guest::boot_stats() const { return impl_->stats(); }
+const std::vector<std::string>& Guest::memory_debugging() const { return impl_->memory_debugging(); }
 void Guest::reboot() { impl_->boot(); }
 void Guest::shutdown() { impl_->shutdown(); }
 

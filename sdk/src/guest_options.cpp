@@ -134,6 +134,12 @@ GuestOptions& GuestOptions::cold(bool cold)
     return *this;
 }
 
+GuestOptions& GuestOptions::debug_memory(bool on)
+{
+    debug_memory_ = on;
+    return *this;
+}
+
 GuestOptions& GuestOptions::on_notice(std::function<void(const std::string&)> notice)
 {
     on_notice_ = std::move(notice);

@@ -34,10 +34,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <map>
 #include <optional>
 
 namespace kmsdk {
@@ -389,6 +389,53 @@ bool worth_quoting(Kind kind, std::string_view line)
     return false;
 }
 
+// What tells one report from another: its kind and headline, with what
+// changes from one repetition to the next taken out: "(Tainted: ...)", the
+// numbers after "PID: " and "CPU: ", and hex numbers.
+std::string report_key(const KernelProblem& problem)
+{
+    std::string key = std::string{kind_name(problem.kind)} + ":";
+    std::string_view text = problem.headline;
+    for (std::size_t at = 0; at < text.size();) {
+        auto rest = text.substr(at);
+        if (starts_with(rest, "(Tainted:")) {
+            auto close = rest.find(')');
+            at += close == std::string_view::npos ? rest.size() : close + 1;
+            continue;
+        }
+        bool after_label = key.ends_with("PID: ") || key.ends_with("CPU: ") || key.ends_with("CPU#");
+        if (is_digit(text[at]) && after_label) {
+            while (at < text.size() && is_digit(text[at]))
+                ++at;
+            continue;
+        }
+        if (starts_with(rest, "0x") || (is_hex(text[at]) && rest.size() >= 8 &&
+                                        std::all_of(rest.begin(), rest.begin() + 8, is_hex))) {
+            key += '#';
+            at += starts_with(rest, "0x") ? 2 : 0;
+            while (at < text.size() && is_hex(text[at]))
+                ++at;
+            continue;
+        }
+        key += text[at++];
+    }
+    return key;
+}
+
+std::vector<KernelProblem> merge_repeats(std::vector<KernelProblem> problems)
+{
+    std::vector<KernelProblem> merged;
+    std::map<std::string, std::size_t> index;
+    for (auto& problem : problems) {
+        auto [at, fresh] = index.try_emplace(report_key(problem), merged.size());
+        if (fresh)
+            merged.push_back(std::move(problem));
+        else
+            merged[at->second].count += problem.count;
+    }
+    return merged;
+}
+
 class Scanner {
 public:
     explicit Scanner(std::size_t trace_lines) : trace_lines_{trace_lines} {}
@@ -449,7 +496,7 @@ public:
     std::vector<KernelProblem> take()
     {
         close();
-        return std::move(problems_);
+        return merge_repeats(std::move(problems_));
     }
 
 private:
@@ -599,12 +646,15 @@ std::string describe(const std::vector<KernelProblem>& problems)
     for (const auto& problem : problems) {
         if (!out.empty())
             out += '\n';
+        auto repeated = problem.count > 1
+                            ? fmt::format(" (reported {} times; the first is quoted)", problem.count)
+                            : std::string{};
         if (problem.usec == no_timestamp)
-            out += fmt::format("[{}] {}\n", kind_name(problem.kind), problem.headline);
+            out += fmt::format("[{}] {}{}\n", kind_name(problem.kind), problem.headline, repeated);
         else
-            out += fmt::format("[{} at {}.{:06}] {}\n", kind_name(problem.kind),
+            out += fmt::format("[{} at {}.{:06}] {}{}\n", kind_name(problem.kind),
                                problem.usec / 1000000, problem.usec % 1000000,
-                               problem.headline);
+                               problem.headline, repeated);
         for (const auto& line : problem.trace)
             out += fmt::format("    {}\n", line);
     }

@@ -8,6 +8,7 @@
 #include "kmsdk/kernel_log.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <string>
@@ -573,6 +574,35 @@ TEST_CASE("problems one after another are all reported, in order", "[kernel_log]
     REQUIRE(problems.size() == 2);
     CHECK(problems[0].kind == Kind::Oops);
     CHECK(problems[1].kind == Kind::HungTask);
+}
+
+TEST_CASE("a report repeated in a loop is one problem with its count; others stay apart",
+          "[kernel_log]")
+{
+    std::vector<std::string> lines;
+    for (int i = 0; i < 200; ++i) {
+        // Taint, PID and addresses change from one round to the next.
+        lines.push_back(i == 0 ? "BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten"
+                               : "BUG kmalloc-64 (Tainted: G    B      OE     ): Poison overwritten");
+        lines.push_back(fmt::format("WARNING: CPU: 0 PID: {} at mm/slub.c:1127 object_err+0x1dc/0x2c0",
+                                    100 + i));
+        lines.push_back(fmt::format(" kms_fault_uaf_write+0x{:x}/0x40 [kms_fault_uaf]", 0x1c + i % 2));
+    }
+    lines.push_back("BUG: KFENCE: use-after-free write in kms_fault_uaf_write+0x36/0x40 [kms_fault_uaf]");
+    lines.push_back("BUG kmalloc-128 (Tainted: G    B      OE     ): Object already free");
+    auto problems = kmsdk::scan(lines);
+    REQUIRE(problems.size() == 4);
+    CHECK(problems[0].headline == "BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten");
+    CHECK(problems[0].count == 200);
+    CHECK(problems[1].kind == Kind::Warning);
+    CHECK(problems[1].count == 200);
+    CHECK(problems[1].headline == "WARNING: CPU: 0 PID: 100 at mm/slub.c:1127 object_err+0x1dc/0x2c0");
+    CHECK(problems[2].count == 1);
+    CHECK(problems[3].count == 1);
+    auto text = kmsdk::describe(problems);
+    CHECK_THAT(text, Catch::Matchers::Contains("Poison overwritten (reported 200 times; the first is quoted)\n"));
+    CHECK_THAT(text, Catch::Matchers::Contains("object_err+0x1dc/0x2c0 (reported 200 times; the first is quoted)\n"));
+    CHECK_FALSE(text.find("Object already free (reported") != std::string::npos);
 }
 
 TEST_CASE("console lines scan like records", "[kernel_log]")

@@ -215,6 +215,14 @@ public:
     // with no devices and something to stage also saves a staged snapshot
     // once staging is done, and guests staged alike restore that instead.
     GuestOptions& cold(bool cold = true);
+    // Boot with the kernel's memory-error detectors on, those this kernel
+    // has (so does $KMSDK_DEBUG_MEMORY=1): SLUB debugging
+    // (slub_debug=FZPU: poison, red zones, consistency checks, owner
+    // tracking), KFENCE (kfence.sample_interval=1), page poisoning and
+    // init_on_free. The health check then reports a use-after-free, an
+    // out-of-bounds write or a double free as a problem. Slower: every
+    // allocation is checked. A machine of its own, with snapshots of its own.
+    GuestOptions& debug_memory(bool on = true);
     // Where one-line notices go: a snapshot found broken and replaced, one
     // that could not be saved. Default: stderr, as "kmsdk: <notice>".
     GuestOptions& on_notice(std::function<void(const std::string&)> notice);
@@ -245,6 +253,7 @@ private:
     std::string accel_;
     std::filesystem::path console_log_;
     bool cold_ = false;
+    bool debug_memory_ = false;
     std::function<void(const std::string&)> on_notice_;
     unsigned memory_mb_ = 256;
     unsigned cpus_ = 1;
@@ -340,6 +349,9 @@ public:
 
     std::string console_tail(std::size_t lines = 40) const;
     const BootStats& boot_stats() const;
+    // The kernel parameters GuestOptions::debug_memory() turned on for this
+    // kernel ("slub_debug=FZPU", ...); empty when it is off.
+    const std::vector<std::string>& memory_debugging() const;
 
     // Boot again from scratch, staged as asked.
     void reboot();

@@ -88,6 +88,11 @@ struct KernelProblem {
     // When the headline was printed (microseconds since boot), or
     // no_timestamp.
     std::uint64_t usec = no_timestamp;
+    // How many times the kernel reported it. A report repeated (once per
+    // iteration of a buggy loop) is one problem: the same kind and
+    // headline, whatever its task, CPU, taint and addresses. The first is
+    // the one kept.
+    std::size_t count = 1;
 };
 
 // "Oops", "BUG", "WARNING", "panic", "soft lockup", "hard lockup",
@@ -97,9 +102,10 @@ const char* kind_name(KernelProblem::Kind kind);
 // The trace lines kept per problem, unless told otherwise.
 inline constexpr std::size_t default_trace_lines = 12;
 
-// Every problem reported in these records (or console lines), in order.
-// One report is one problem: the "BUG: ..." line, its "#PF:" lines and the
-// "Oops: ..." line of the same Oops are one Oops. Records that user space
+// Every problem reported in these records (or console lines), in order of
+// first report. One report is one problem: the "BUG: ..." line, its "#PF:"
+// lines and the "Oops: ..." line of the same Oops are one Oops; a report
+// repeated is counted (KernelProblem::count). Records that user space
 // wrote to /dev/kmsg, and records below KERN_WARNING, announce nothing.
 std::vector<KernelProblem> scan(const std::vector<KernelLogRecord>& records,
                                 std::size_t trace_lines = default_trace_lines);
@@ -110,7 +116,8 @@ std::vector<KernelProblem> scan_console(std::string_view text,
                                         std::size_t trace_lines = default_trace_lines);
 
 // A report for a test failure: one paragraph per problem, its kind and
-// time, its headline, then its trace indented. "" when there is none.
+// time, its headline (and how often it came, if more than once), then its
+// trace indented. "" when there is none.
 //
 //   [Oops at 25.123456] BUG: kernel NULL pointer dereference, address: ...
 //       #PF: supervisor write access in kernel mode
