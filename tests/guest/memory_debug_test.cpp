@@ -63,6 +63,19 @@ void check_healthy_again(Guest& g)
     CHECK(g.read("/proc/sys/kernel/tainted") == "0\n");
 }
 
+// `insmod module` makes the health check fail with a report in one of
+// `words` that names `function`; then the guest is healthy again.
+void check_reported(const std::string& module, std::initializer_list<const char*> words,
+                    const std::string& function)
+{
+    auto& g = guest();
+    auto report = unhealthy_after(g, fmt::format("insmod {}.ko", module));
+    INFO(report);
+    CHECK(mentions_any(report, words));
+    CHECK_THAT(report, Contains(function));
+    check_healthy_again(g);
+}
+
 }  // namespace
 
 TEST_CASE("--debug-memory turns on the detectors the kernel has, and the kernel knows each",
@@ -95,34 +108,23 @@ TEST_CASE("without --debug-memory, a write into freed memory goes unnoticed", "[
 
 TEST_CASE("a use-after-free is reported, naming the module's function", "[memory_debug]")
 {
-    auto& g = guest();
-    auto report = unhealthy_after(g, "insmod kms_fault_uaf.ko");
-    INFO(report);
-    CHECK(mentions_any(report, {"Poison overwritten", "Object corrupt", "KFENCE: use-after-free"}));
-    CHECK_THAT(report, Contains("kms_fault_uaf_write"));
-    check_healthy_again(g);
+    check_reported("kms_fault_uaf", {"Poison overwritten", "Object corrupt", "KFENCE: use-after-free"},
+                   "kms_fault_uaf_write");
 }
 
 TEST_CASE("a write past a kmalloc'd buffer is reported, naming the module's function",
           "[memory_debug]")
 {
-    auto& g = guest();
-    auto report = unhealthy_after(g, "insmod kms_fault_oob.ko");
-    INFO(report);
-    CHECK(mentions_any(report, {"Redzone overwritten", "Object corrupt", "KFENCE: out-of-bounds",
-                                "KFENCE: memory corruption"}));
-    CHECK_THAT(report, Contains("kms_fault_oob_write"));
-    check_healthy_again(g);
+    check_reported("kms_fault_oob",
+                   {"Redzone overwritten", "Object corrupt", "KFENCE: out-of-bounds",
+                    "KFENCE: memory corruption"},
+                   "kms_fault_oob_write");
 }
 
 TEST_CASE("a double free is reported, naming the module's function", "[memory_debug]")
 {
-    auto& g = guest();
-    auto report = unhealthy_after(g, "insmod kms_fault_double_free.ko");
-    INFO(report);
-    CHECK(mentions_any(report, {"Object already free", "KFENCE: invalid free"}));
-    CHECK_THAT(report, Contains("kms_fault_double_free_twice"));
-    check_healthy_again(g);
+    check_reported("kms_fault_double_free", {"Object already free", "KFENCE: invalid free"},
+                   "kms_fault_double_free_twice");
 }
 
 TEST_CASE("a report repeated in a loop of 200 is quoted once, with its count", "[memory_debug]")
