@@ -582,14 +582,14 @@ TEST_CASE("a report repeated in a loop is one problem with its count; others sta
     std::vector<std::string> lines;
     for (int i = 0; i < 200; ++i) {
         // Taint, PID and addresses change from one round to the next.
-        lines.push_back(i == 0 ? "BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten"
-                               : "BUG kmalloc-64 (Tainted: G    B      OE     ): Poison overwritten");
+        lines.emplace_back(i == 0 ? "BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten"
+                                  : "BUG kmalloc-64 (Tainted: G    B      OE     ): Poison overwritten");
         lines.push_back(fmt::format("WARNING: CPU: 0 PID: {} at mm/slub.c:1127 object_err+0x1dc/0x2c0",
                                     100 + i));
         lines.push_back(fmt::format(" kms_fault_uaf_write+0x{:x}/0x40 [kms_fault_uaf]", 0x1c + i % 2));
     }
-    lines.push_back("BUG: KFENCE: use-after-free write in kms_fault_uaf_write+0x36/0x40 [kms_fault_uaf]");
-    lines.push_back("BUG kmalloc-128 (Tainted: G    B      OE     ): Object already free");
+    lines.emplace_back("BUG: KFENCE: use-after-free write in kms_fault_uaf_write+0x36/0x40 [kms_fault_uaf]");
+    lines.emplace_back("BUG kmalloc-128 (Tainted: G    B      OE     ): Object already free");
     auto problems = kmsdk::scan(lines);
     REQUIRE(problems.size() == 4);
     CHECK(problems[0].headline == "BUG kmalloc-64 (Tainted: G           OE     ): Poison overwritten");
