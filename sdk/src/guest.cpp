@@ -444,6 +444,7 @@ private:
                 staging = staged_->prepare(config());
         }
         auto restored = restore(staging);
+        bool made_here = false;  // this run booted to make the snapshot
         if (!restored) {
             // Held while this run makes the missing snapshot, as above.
             auto making = snapshot_->claim(snapshot_patience(), [this] { check_interrupted(); });
@@ -458,6 +459,7 @@ private:
                     ready();
                     return true;
                 }
+                made_here = made.committed;
                 if (made.committed)
                     if (auto made_restored = restore(staging))
                         restored.emplace(std::move(*made_restored));
@@ -467,7 +469,7 @@ private:
             return false;
         adopt(std::move(*restored), started);
         // A run that made the snapshot booted, in effect.
-        stats_.restored = stats_.snapshot_save == std::chrono::nanoseconds::zero();
+        stats_.restored = !made_here;
         stats_.attempts = 1;
         resume();
         if (staging && staging->writer)
@@ -483,14 +485,19 @@ private:
                                   staging ? &*staging : nullptr);
     }
 
-    bool restore_staged(std::chrono::steady_clock::time_point started)
+    // The guest from its staged snapshot. `found`: this boot found it,
+    // rather than just made it, so it counts as restored and staged;
+    // otherwise BootStats stay as the making left them.
+    bool restore_staged(std::chrono::steady_clock::time_point started, bool found = true)
     {
         auto restored = staged_->restore(config(), options_.boot_timeout_, [this] { check_interrupted(); });
         if (!restored)
             return false;
         adopt(std::move(*restored), started);
-        stats_.restored = true;
-        stats_.staged = true;
+        if (found) {
+            stats_.restored = true;
+            stats_.staged = true;
+        }
         stats_.attempts = 1;
         resume();
         baseline();
@@ -528,7 +535,6 @@ private:
     bool save_staged(detail::SnapshotSession::Making staging, std::chrono::steady_clock::time_point started)
     {
         stage();
-        auto staging_took = stats_.staging;
         auto machine = std::move(*machine_);
         machine_.reset();
         auto saved = staged_->save(std::move(machine), std::move(staging));
@@ -537,12 +543,8 @@ private:
             baseline();
             return true;
         }
-        auto restored = stats_.restored;
-        if (saved.took && restore_staged(started)) {
-            stats_.restored = restored;
-            stats_.staged = false;  // this boot staged it
+        if (saved.took && restore_staged(started, /*found=*/false)) {
             stats_.staged_save = *saved.took;
-            stats_.staging = staging_took;
             return true;
         }
         // The staged guest is gone and no snapshot came of it: boot again,
