@@ -39,6 +39,9 @@ readonly packages=(
 	qemu-system-x86 busybox-static cpio util-linux mount iproute2 dash libc-bin
 	# editor support for module code
 	clangd
+	# kmsdk debug: gdb (with its Python) on the guest's gdbstub, and ld to
+	# place each module's object at its load addresses
+	gdb binutils
 	# the protocol decoder's fuzzer (make fuzz): clang's libFuzzer and sanitizers
 	clang libclang-rt-14-dev
 	# lint (make lint, kmsdk lint): sparse through Kbuild's C=2, clang-format

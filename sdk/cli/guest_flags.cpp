@@ -98,6 +98,8 @@ GuestOptions GuestFlags::options() const
     options.kernel(kernel).memory_mb(memory_mb).cpus(cpus).cold(cold);
     if (debug_memory)
         options.debug_memory();
+    if (gdb_stub)
+        options.gdb_stub();
     if (!append.empty())
         options.kernel_cmdline(append);
     for (const auto& device : devices)

@@ -26,6 +26,8 @@ struct GuestFlags {
     bool debug_memory = false;
     bool quiet = false;
     bool allow_release_mismatch = false;
+    // Not a flag: set by `kmsdk debug` (GuestOptions::gdb_stub()).
+    bool gdb_stub = false;
 
     void add_to(CLI::App& command);
     GuestOptions options() const;

@@ -114,7 +114,7 @@ int main(int argc, char** argv)
     app.footer(exit_codes_footer);
 
     std::vector<Subcommand> commands;
-    for (auto add : {add_run_command, add_shell_command, add_cycle_command, add_kernels_command,
+    for (auto add : {add_run_command, add_shell_command, add_debug_command, add_cycle_command, add_kernels_command,
                      add_snapshots_command, add_tour_command, add_sign_command, add_new_command,
                      add_lint_command}) {
         commands.push_back(add(app));

@@ -32,8 +32,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
 
     // Everything the child needs is prepared before fork: after it, only
     // async-signal-safe calls.
-    int out = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (out < 0)
+    int out = output.empty() ? -1 : ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0 && !output.empty())
         throw std::runtime_error(fmt::format("cannot open {}: {}", output.string(),
                                              std::strerror(errno)));
     int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -47,9 +47,12 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
             ::_exit(127);
         if (own_process_group_)
             ::setpgid(0, 0);
-        ::dup2(null, STDIN_FILENO);
-        ::dup2(out, STDOUT_FILENO);
-        ::dup2(out, STDERR_FILENO);
+        if (!options.inherit_stdin)
+            ::dup2(null, STDIN_FILENO);
+        if (out >= 0) {
+            ::dup2(out, STDOUT_FILENO);
+            ::dup2(out, STDERR_FILENO);
+        }
         // dup2 clears close-on-exec on the copy; when the numbers are
         // equal it does nothing, so clear the flag itself.
         if (options.pass_fd == passed_fd_number)
@@ -62,7 +65,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
         ::_exit(127);
     }
     int fork_errno = errno;
-    ::close(out);
+    if (out >= 0)
+        ::close(out);
     if (null >= 0)
         ::close(null);
     if (pid_ < 0)
@@ -116,6 +120,12 @@ std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout)
         ::poll(&exited, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
     }
     return status_;
+}
+
+void ChildProcess::signal(int signal)
+{
+    if (pid_ > 0 && !poll())
+        ::kill(pid_, signal);
 }
 
 void ChildProcess::kill()

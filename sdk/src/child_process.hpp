@@ -23,13 +23,17 @@ public:
         // A descriptor the child gets as its fd 3 (say, a file QEMU reads
         // a saved machine from); -1 for none.
         int pass_fd = -1;
+        // Read our stdin instead of /dev/null: a program the user talks to
+        // (gdb at its prompt).
+        bool inherit_stdin = false;
     };
 
     // The descriptor number Options::pass_fd has in the child.
     static constexpr int passed_fd_number = 3;
 
     // Starts argv[0] (searched in PATH) with stdin from /dev/null and
-    // stdout and stderr written to `output` (truncated first).
+    // stdout and stderr written to `output` (truncated first), or left
+    // ours when `output` is empty.
     ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& output,
                  Options options);
     ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& output)
@@ -49,6 +53,8 @@ public:
     std::optional<int> poll();
     // Waits up to `timeout` for it to exit by itself.
     std::optional<int> wait_for(std::chrono::milliseconds timeout);
+    // Sends it this signal, unless it has been reaped.
+    void signal(int signal);
     // SIGKILL (its group too, if it leads one) and reap; returns at once if
     // it has already been reaped.
     void kill();

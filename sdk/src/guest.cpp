@@ -100,6 +100,10 @@ public:
     const BootStats& stats() const { return stats_; }
     const GuestOptions& options() const { return options_; }
     const std::vector<std::string>& memory_debugging() const { return memory_debugging_; }
+    std::filesystem::path gdb_socket() const
+    {
+        return options_.gdb_stub_ ? dir_.path() / "gdb.sock" : std::filesystem::path{};
+    }
 
     void boot()
     {
@@ -371,6 +375,7 @@ private:
             .console_log = console_,
             .agent_socket = dir_.path() / "agent.sock",
             .qmp_socket = dir_.path() / "qmp.sock",
+            .gdb_socket = gdb_socket(),
             .ram_file = {},
             .ram_shared = false,
             .incoming_fd = -1,
@@ -387,6 +392,11 @@ private:
                               "initcall_blacklist=crypto_kdf108_init,init_encrypted,jent_mod_init";
         for (const auto& parameter : memory_debugging_)
             cmdline += " " + parameter;
+        // A PVH boot already skips the decompressor that randomizes the
+        // kernel's base; nokaslr makes that a promise a debugger can rely
+        // on, not an accident of the boot path.
+        if (options_.gdb_stub_)
+            cmdline += " nokaslr";
         if (!options_.cmdline_.empty())
             cmdline += " " + options_.cmdline_;
         return cmdline;
@@ -735,6 +745,7 @@ void Guest::check_healthy(std::string_view allowed_taints) { impl_->check_health
 std::string Guest::console_tail(std::size_t lines) const { return impl_->console_tail(lines); }
 const BootStats& Guest::boot_stats() const { return impl_->stats(); }
 const std::vector<std::string>& Guest::memory_debugging() const { return impl_->memory_debugging(); }
+std::filesystem::path Guest::gdb_socket() const { return impl_->gdb_socket(); }
 void Guest::reboot() { impl_->boot(); }
 void Guest::shutdown() { impl_->shutdown(); }
 

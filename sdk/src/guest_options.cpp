@@ -140,6 +140,12 @@ GuestOptions& GuestOptions::debug_memory(bool on)
     return *this;
 }
 
+GuestOptions& GuestOptions::gdb_stub(bool on)
+{
+    gdb_stub_ = on;
+    return *this;
+}
+
 GuestOptions& GuestOptions::on_notice(std::function<void(const std::string&)> notice)
 {
     on_notice_ = std::move(notice);

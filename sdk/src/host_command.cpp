@@ -8,7 +8,9 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -96,6 +98,18 @@ std::string output_of(const std::vector<std::string>& argv, std::chrono::millise
         throw std::runtime_error(fmt::format("{} {} failed (wait status {}); check that it works",
                                              argv[0], argv.size() > 1 ? argv[1] : "", status));
     return output;
+}
+
+std::filesystem::path find_in_path(const std::string& name)
+{
+    const char* path = std::getenv("PATH");
+    std::istringstream dirs{path ? path : "/usr/bin:/bin"};
+    for (std::string dir; std::getline(dirs, dir, ':');) {
+        auto candidate = std::filesystem::path{dir} / name;
+        if (::access(candidate.c_str(), X_OK) == 0)
+            return candidate;
+    }
+    return {};
 }
 
 }  // namespace kmsdk::detail

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,5 +15,9 @@ namespace kmsdk::detail {
 // longer is killed.
 std::string output_of(const std::vector<std::string>& argv,
                       std::chrono::milliseconds timeout = std::chrono::seconds{20});
+
+// The program of this name in $PATH, as a shell would find it; empty
+// when there is none.
+std::filesystem::path find_in_path(const std::string& name);
 
 }  // namespace kmsdk::detail

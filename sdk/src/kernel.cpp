@@ -201,6 +201,12 @@ fs::path Kernel::vmlinux() const
     return part("vmlinux");
 }
 
+fs::path Kernel::debug_vmlinux() const
+{
+    auto path = dir_ / "vmlinux-debug";
+    return fs::is_regular_file(path) ? path : fs::path{};
+}
+
 fs::path Kernel::modules_dir() const
 {
     auto modules = part("modules");

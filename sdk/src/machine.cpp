@@ -29,8 +29,9 @@ StartFailure memory_failure(const MachineConfig& config)
 
 ChildProcess launch(const MachineConfig& config)
 {
-    for (const auto& stale : {config.agent_socket, config.qmp_socket, config.qemu_log})
-        std::filesystem::remove(stale);
+    for (const auto& stale : {config.agent_socket, config.qmp_socket, config.gdb_socket, config.qemu_log})
+        if (!stale.empty())
+            std::filesystem::remove(stale);
     return start_qemu(config);
 }
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "qemu.hpp"
 
+#include "host_command.hpp"
+
 #include "kmsdk/proto/frame.hpp"
 
 #include <fmt/format.h>
@@ -14,18 +16,6 @@ namespace kmsdk::detail {
 namespace {
 
 const std::filesystem::path qboot = "/usr/share/qemu/qboot.rom";
-
-std::filesystem::path find_in_path(const std::string& name)
-{
-    const char* path = std::getenv("PATH");
-    std::istringstream dirs{path ? path : "/usr/bin:/bin"};
-    for (std::string dir; std::getline(dirs, dir, ':');) {
-        auto candidate = std::filesystem::path{dir} / name;
-        if (::access(candidate.c_str(), X_OK) == 0)
-            return candidate;
-    }
-    return {};
-}
 
 // QEMU's option syntax doubles a comma inside a value.
 std::string option_value(const std::filesystem::path& path)
@@ -88,6 +78,10 @@ std::vector<std::string> qemu_command(const MachineConfig& config)
         args.emplace_back("-device");
         args.push_back(device);
     }
+    if (!config.gdb_socket.empty())
+        args.insert(args.end(), {"-chardev", fmt::format("socket,id=gdb,path={},server=on,wait=off",
+                                                         option_value(config.gdb_socket)),
+                                 "-gdb", "chardev:gdb"});
     args.insert(args.end(), {"-qmp", fmt::format("unix:{},server=on,wait=off", config.qmp_socket.string())});
     if (config.incoming_fd >= 0)
         args.insert(args.end(), {"-S", "-incoming", "defer"});
@@ -114,6 +108,7 @@ std::string machine_identity(const MachineConfig& config)
     stable.console_log = "console";
     stable.agent_socket = "agent";
     stable.qmp_socket = "qmp";
+    stable.gdb_socket.clear();
     stable.qemu_log.clear();
     // Saved from a shared mapping of one file, restored from a private one
     // of another: the same machine.

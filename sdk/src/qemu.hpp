@@ -24,6 +24,10 @@ struct MachineConfig {
     std::filesystem::path console_log;
     std::filesystem::path agent_socket;
     std::filesystem::path qmp_socket;  // QEMU's monitor: save, restore, resume
+    // QEMU's gdbstub on this Unix socket, for gdb's `target remote`;
+    // empty: none. It is no part of the machine: a snapshot saved without
+    // it restores with it.
+    std::filesystem::path gdb_socket;
     // The guest's RAM in a file (a snapshot's, snapshot_ram.hpp) instead of
     // anonymous memory: mapped shared by a guest that boots to be saved,
     // private (copy-on-write) by one restored from it. Empty: anonymous.

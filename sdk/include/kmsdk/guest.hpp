@@ -223,6 +223,11 @@ public:
     // out-of-bounds write or a double free as a problem. Slower: every
     // allocation is checked. A machine of its own, with snapshots of its own.
     GuestOptions& debug_memory(bool on = true);
+    // QEMU's gdbstub on a Unix socket (Guest::gdb_socket()), and the kernel
+    // booted with nokaslr, so that its addresses are those of its
+    // System.map and of /proc/kallsyms at every boot: for gdb's
+    // `target remote` (kmsdk/debugger.hpp). A machine of its own.
+    GuestOptions& gdb_stub(bool on = true);
     // Where one-line notices go: a snapshot found broken and replaced, one
     // that could not be saved. Default: stderr, as "kmsdk: <notice>".
     GuestOptions& on_notice(std::function<void(const std::string&)> notice);
@@ -254,6 +259,7 @@ private:
     std::filesystem::path console_log_;
     bool cold_ = false;
     bool debug_memory_ = false;
+    bool gdb_stub_ = false;
     std::function<void(const std::string&)> on_notice_;
     unsigned memory_mb_ = 256;
     unsigned cpus_ = 1;
@@ -352,6 +358,10 @@ public:
     // The kernel parameters GuestOptions::debug_memory() turned on for this
     // kernel ("slub_debug=FZPU", ...); empty when it is off.
     const std::vector<std::string>& memory_debugging() const;
+
+    // The Unix socket of QEMU's gdbstub (GuestOptions::gdb_stub()); empty
+    // without one. gdb must attach again after the guest boots again.
+    std::filesystem::path gdb_socket() const;
 
     // Boot again from scratch, staged as asked.
     void reboot();

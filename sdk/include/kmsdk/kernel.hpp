@@ -40,6 +40,9 @@ public:
 
     // The ELF kernel QEMU boots through its PVH note.
     std::filesystem::path vmlinux() const;
+    // The vmlinux of the kernel's -dbg package, with debug information,
+    // when `kmsdk kernels fetch --debug-symbols` cached it; empty if not.
+    std::filesystem::path debug_vmlinux() const;
     // The lib/modules/<release> tree, indexed by depmod at fetch time.
     std::filesystem::path modules_dir() const;
     // The Kbuild folder (KDIR).
