@@ -36,7 +36,10 @@ Commands:
   available [SUITE…]   what Debian's archive offers: each series and
                        flavour, its suite and newest release
   resolve SPEC         the suite and release a SPEC would fetch
-  fetch [SPEC…]        fetch kernels into the cache (default: ${default_specs[*]})
+  fetch [--debug-symbols] [SPEC…]
+                       fetch kernels into the cache (default: ${default_specs[*]});
+                       --debug-symbols also fetches each one's -dbg package
+                       (about 850 MB) and keeps its vmlinux, for kmsdk debug
   ensure [SPEC…]       fetch those that no cached kernel matches yet
   remove SPEC…         delete cached kernels, with their snapshots and
                        base initramfs, and a build root no cached kernel
@@ -53,16 +56,26 @@ EOF
 }
 
 fetch() {
+	local debug_symbols=0
+	if [[ ${1:-} == --debug-symbols ]]; then
+		debug_symbols=1
+		shift
+	fi
 	local -a wanted=("$@")
 	((${#wanted[@]})) || wanted=("${default_specs[@]}")
 	local spec resolved suite release
 	for spec in "${wanted[@]}"; do
 		# A cached release needs no archive.
-		already_cached "${spec#*:}" && continue
-		resolved=$(resolve_spec "$spec")
-		read -r suite release <<<"$resolved"
-		fetch_release "$suite" "$release"
+		if already_cached "${spec#*:}"; then
+			release=${spec#*:}
+		else
+			resolved=$(resolve_spec "$spec")
+			read -r suite release <<<"$resolved"
+			fetch_release "$suite" "$release"
+		fi
+		((debug_symbols)) && fetch_debug_symbols "$release"
 	done
+	return 0
 }
 
 # Like fetch, but a spec that a cached kernel already matches is left as

@@ -226,3 +226,42 @@ fetch_release() {
 	trap - EXIT INT TERM
 	say "kernel $release ready ($(du -sh "$dest" | cut -f1))"
 }
+
+# The vmlinux of a cached kernel's -dbg package, with its DWARF, as
+# vmlinux-debug beside the kernel: for gdb (kmsdk debug). Only that file
+# is kept of a package that unpacks to several GB (every module's debug
+# information too).
+fetch_debug_symbols() {
+	local release=$1 dest=$kernels_dir/$1
+	local package=linux-image-$release-dbg
+	if [[ -f $dest/vmlinux-debug ]]; then
+		say "the debug symbols of $release are already in the cache"
+		return 0
+	fi
+	local suite size
+	suite=$(sed -n 's/^suite=//p' "$dest/kernel.info")
+	refresh_suite "$suite" || true
+	size=$(suite_apt "$suite" apt-cache show --no-all-versions "$package" 2>/dev/null | sed -n 's/^Size: //p' | head -1)
+	[[ -n $size ]] || die "Debian's $suite archive has no $package: its debug symbols cannot be fetched"
+	# The package, and its vmlinux unpacked beside it.
+	check_space $((size * 3))
+	say "fetching $package: a $(human_size "$size") download, for one vmlinux with debug information"
+	local work=$dest/.partial-debug
+	rm -rf "$work"
+	mkdir -p "$work"
+	trap 'rm -rf "$work"' EXIT
+	trap 'rm -rf "$work"; exit 130' INT
+	trap 'rm -rf "$work"; exit 143' TERM
+	(cd "$work" && suite_apt "$suite" apt-get -q download "$package" >&2) ||
+		die "apt-get download failed for $package from $suite; nothing was kept"
+	say "extracting the vmlinux of $package"
+	dpkg-deb --fsys-tarfile "$work"/*.deb | tar -x -C "$work" --wildcards '*/vmlinux*' ||
+		die "cannot unpack $package (a full disk?); nothing was kept"
+	local vmlinux
+	vmlinux=$(find "$work" -type f \( -name "vmlinux-$release" -o -name vmlinux \) | head -1)
+	[[ -n $vmlinux ]] || die "$package holds no vmlinux; nothing was kept"
+	mv "$vmlinux" "$dest/vmlinux-debug"
+	rm -rf "$work"
+	trap - EXIT INT TERM
+	say "debug symbols of $release ready: $dest/vmlinux-debug ($(du -h "$dest/vmlinux-debug" | cut -f1)); kmsdk debug uses them"
+}

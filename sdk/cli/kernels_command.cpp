@@ -102,6 +102,7 @@ Subcommand add_kernels_command(CLI::App& app)
                    "build root the last of them built in; or a build root no kernel builds in",
          "SPECs of cached kernels"},
     };
+    auto debug_symbols = std::make_shared<bool>(false);
     std::vector<std::pair<const char*, CLI::App*>> parsed;
     CLI::App* remove = nullptr;
     for (const auto& verb : verbs) {
@@ -111,6 +112,11 @@ Subcommand add_kernels_command(CLI::App& app)
                             *words, verb.operands);
         if (verb.name == std::string_view{"remove"})
             remove = sub;
+        if (verb.name == std::string_view{"fetch"})
+            sub->add_flag("--debug-symbols", *debug_symbols,
+                          "Also fetch each kernel's -dbg package (about 850 MB to download) and "
+                          "keep its vmlinux with debug information, which kmsdk debug then gives "
+                          "gdb: the kernel's types, variables and source lines");
         parsed.emplace_back(verb.name, sub);
     }
     // A root is normally removed with its last kernel; --root is for one
@@ -119,7 +125,7 @@ Subcommand add_kernels_command(CLI::App& app)
                        "A build root to remove, as 'kmsdk kernels list' names it "
                        "(trixie-gcc-14); refused while a cached kernel builds in it")
         ->type_name("NAME");
-    return {command, [parsed, words, roots, remove](const std::vector<std::string>&) {
+    return {command, [parsed, words, roots, remove, debug_symbols](const std::vector<std::string>&) {
                 // remove needs something to remove, a SPEC or a --root: a
                 // usage error (2), as CLI11 reports a missing operand.
                 if (remove->parsed() && words->empty() && roots->empty()) {
@@ -131,6 +137,8 @@ Subcommand add_kernels_command(CLI::App& app)
                 for (const auto& [name, sub] : parsed)
                     if (sub->parsed()) {
                         std::vector<std::string> script_words = {name};
+                        if (*debug_symbols)
+                            script_words.emplace_back("--debug-symbols");
                         for (const auto& root : *roots) {
                             script_words.emplace_back("--root");
                             script_words.push_back(root);
