@@ -49,5 +49,6 @@ Subcommand add_sign_command(CLI::App& app);
 Subcommand add_new_command(CLI::App& app);
 Subcommand add_lint_command(CLI::App& app);
 Subcommand add_debug_command(CLI::App& app);
+Subcommand add_lab_command(CLI::App& app);
 
 }  // namespace kmsdk::cli

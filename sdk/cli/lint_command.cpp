@@ -30,16 +30,7 @@ std::filesystem::path lint_script()
 {
     if (const char* chosen = std::getenv("KMSDK_LINT_SCRIPT"); chosen && *chosen)
         return chosen;
-    // Installed: <prefix>/bin/kmsdk and <prefix>/share/cmake/kmsdk/, where
-    // the build API and its scripts go.
-    if (auto bin = executable_dir(); !bin.empty()) {
-        auto installed = bin.parent_path() / "share/cmake/kmsdk/kmsdk-lint.sh";
-        if (std::filesystem::exists(installed))
-            return installed;
-    }
-    // A build tree runs the source tree's, which kernels.sh is part of.
-    return std::filesystem::path{KMSDK_SOURCE_KERNELS_SCRIPT}.parent_path().parent_path() /
-           "sdk/cmake/kmsdk-lint.sh";
+    return sdk_script("kmsdk-lint.sh");
 }
 
 [[noreturn]] void exec_lint(const LintFlags& flags)

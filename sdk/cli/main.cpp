@@ -115,7 +115,7 @@ int main(int argc, char** argv)
 
     std::vector<Subcommand> commands;
     for (auto add : {add_run_command, add_shell_command, add_debug_command, add_cycle_command, add_kernels_command,
-                     add_snapshots_command, add_tour_command, add_sign_command, add_new_command,
+                     add_snapshots_command, add_tour_command, add_sign_command, add_new_command, add_lab_command,
                      add_lint_command}) {
         commands.push_back(add(app));
         show_command_words_in_usage(*commands.back().app, commands.back().words);

@@ -15,15 +15,9 @@
 namespace kmsdk::cli {
 namespace {
 
-// Beside the binary's bin/: share/kmsdk/templates, in a build tree as
-// installed.
 std::filesystem::path templates_dir()
 {
-    auto bin = executable_dir();
-    if (bin.empty())
-        throw TemplateError{"cannot find where kmsdk is installed (/proc/self/exe): "
-                            "is /proc mounted?"};
-    return bin.parent_path() / "share" / "kmsdk" / "templates";
+    return shipped_data("templates");
 }
 
 int list_all()

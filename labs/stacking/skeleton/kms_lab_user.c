@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kms_lab_user - the top of a two-module stack (lab "stacking").
+ *
+ * It calls what kms_lab_core exports: a GPL-only function, a function in
+ * the symbol namespace KMS_LAB_CORE (which it imports), and the
+ * registration API, registering at load and unregistering at unload.
+ *
+ * Because it uses kms_lab_core's symbols, modpost writes kms_lab_core into
+ * its "depends" field: insmod alone fails with "Unknown symbol in module",
+ * modprobe (through depmod's modules.dep) loads kms_lab_core first, and
+ * kms_lab_core cannot be removed while this module is loaded.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/printk.h>
+
+#include "kms_lab_core.h"
+
+/*
+ * TODO 3: define this module's client, a static struct kms_lab_core_client
+ * named KBUILD_MODNAME.
+ */
+
+static int __init kms_lab_user_init(void)
+{
+	/*
+	 * TODO 1: log "2 + 3 = <sum>" (pr_info; pr_fmt adds the
+	 * "kms_lab_user: " prefix) with the sum from kms_lab_core_add(2, 3).
+	 */
+
+	/* TODO 2: log "9 - 4 = <difference>" from kms_lab_core_sub(9, 4). */
+
+	/*
+	 * TODO 3: register the client with kms_lab_core_register(); if that
+	 * fails, log it with pr_err() and return its error, so the load fails.
+	 */
+
+	pr_info("loaded\n");
+	return 0;
+}
+
+static void __exit kms_lab_user_exit(void)
+{
+	/* TODO 3: unregister the client with kms_lab_core_unregister(). */
+
+	pr_info("unloaded\n");
+}
+
+module_init(kms_lab_user_init);
+module_exit(kms_lab_user_exit);
+
+/* TODO 2: import the namespace with MODULE_IMPORT_NS(KMS_LAB_CORE_NS). */
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("kmsdk");
+MODULE_DESCRIPTION("Lab stacking: calls and registers with kms_lab_core");
