@@ -100,3 +100,6 @@ lint: setup
 		-DKMSDK_KERNELS="$(subst $(space),;,$(strip $(KMSDK_KERNEL_SERIES)))" >/dev/null
 	@sdk/cmake/kmsdk-lint.sh --compile-commands $(LINT_DIR)/compile_commands.json \
 		kmodules tests/kmodules sdk tests bench
+	@# A lab's skeleton and solution build modules of the same names: apart.
+	@sdk/cmake/kmsdk-lint.sh $(wildcard labs/*/skeleton)
+	@sdk/cmake/kmsdk-lint.sh $(wildcard labs/*/solution)

@@ -337,8 +337,8 @@ def self_test(root, extra_docs):
          "needs shell: bash"),
         ("an action of nobody's", ("docs/module-workflow.yml", "actions/checkout@v4", "someone/checkout@main"),
          "uses someone/checkout@main"),
-        ("a guest suite in no shard", (".github/workflows/ci.yml", "|snapshots\n", "\n"),
-         "no shard runs the guest suite snapshots"),
+        ("a guest suite in no shard", (".github/workflows/ci.yml", "|labs\n", "\n"),
+         "no shard runs the guest suite labs"),
         ("an action that is not composite", ("action.yml", "using: composite", "using: node20"),
          "not 'composite'"),
     ]
