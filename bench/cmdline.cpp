@@ -77,14 +77,10 @@ KernelReport cmdline_on(const Kernel& kernel, const CmdlineConfig& config)
             boot(round % 2 != 0);
             fmt::print(stderr, "{}: boots {}/{}\n", release, round + 1, config.rounds);
         }
-        auto& to_agent = add(report, "cmdline_to_agent", "cold: boot until the agent is ready, with them");
-        to_agent.samples = with_ms;
-        to_agent.naive_label = "the same without";
-        to_agent.naive = without_ms;
-        auto& wall = add(report, "cmdline_construction", "cold: Guest construction, with them");
-        wall.samples = with_wall_ms;
-        wall.naive_label = "the same without";
-        wall.naive = without_wall_ms;
+        add_against_without(report, "cmdline_to_agent", "cold: boot until the agent is ready, with them",
+                            with_ms, without_ms);
+        add_against_without(report, "cmdline_construction", "cold: Guest construction, with them",
+                            with_wall_ms, without_wall_ms);
         report.notes.push_back(fmt::format("{} cold boots each way, alternating; failures: {}",
                                            config.rounds, failures));
     } catch (const std::exception& error) {

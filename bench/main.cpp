@@ -10,8 +10,10 @@
 //   kmsdk_bench streaming -k 6.1      the streamed Guest::run: throughput, latency, signals
 //   kmsdk_bench clones --guests 4     N guests restored at once against N booted at once
 //   kmsdk_bench cmdline --append W    cold boots with kernel parameters W against without
+//   kmsdk_bench debug_memory          --debug-memory's cost: warm runs and the stacking suite
 #include "clones.hpp"
 #include "cmdline.hpp"
+#include "debug_memory.hpp"
 #include "compare.hpp"
 #include "environment.hpp"
 #include "process.hpp"
@@ -56,6 +58,7 @@ struct Args {
     std::string baseline_agent;
     unsigned clone_guests = 4;
     std::string append;
+    unsigned suite_runs = 3;
 };
 
 // The kernels asked for, or every cached kernel kms_hello is built for.
@@ -227,6 +230,15 @@ int cmdline(const Args& args)
     return per_kernel(args, [&config](const Kernel& kernel) { return cmdline_on(kernel, config); });
 }
 
+int debug_memory(const Args& args)
+{
+    DebugMemoryConfig config{.kmsdk_cli = args.kmsdk_cli,
+                             .build_dir = args.build_dir,
+                             .runs = args.runs,
+                             .suite_runs = args.suite_runs};
+    return per_kernel(args, [&config](const Kernel& kernel) { return debug_memory_on(kernel, config); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
@@ -326,6 +338,15 @@ int main(int argc, char** argv)
     cmdline_command->fallthrough();
     cmdline_command->add_option("--append", args.append, "The words under test")->required();
 
+    auto* debug_memory_command = app.add_subcommand(
+        "debug_memory", "What --debug-memory costs, A/B: --runs warm `kmsdk run -- true` with "
+                        "KMSDK_DEBUG_MEMORY=1 against as many without, then --suite-runs runs of "
+                        "the stacking guest suite each way, alternating");
+    debug_memory_command->fallthrough();
+    debug_memory_command->add_option("--suite-runs", args.suite_runs, "Stacking suite runs each way")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100u));
+
     CLI11_PARSE(app, argc, argv);
 
     install_interrupt_handlers();
@@ -342,6 +363,8 @@ int main(int argc, char** argv)
             status = clones(args);
         else if (cmdline_command->parsed())
             status = cmdline(args);
+        else if (debug_memory_command->parsed())
+            status = debug_memory(args);
         else
             status = measure(args);
     } catch (const std::exception& error) {

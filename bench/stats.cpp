@@ -174,6 +174,15 @@ Figure& add(KernelReport& report, std::string key, std::string label, Unit unit)
     return report.figures.back();
 }
 
+void add_against_without(KernelReport& report, std::string key, std::string label, std::vector<double> samples,
+                         std::vector<double> without)
+{
+    auto& figure = add(report, std::move(key), std::move(label));
+    figure.samples = std::move(samples);
+    figure.naive_label = "the same without";
+    figure.naive = std::move(without);
+}
+
 std::string format_value(double value, Unit unit)
 {
     if (unit == Unit::mb_per_s)

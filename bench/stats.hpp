@@ -124,6 +124,10 @@ struct Environment {
 // "1.62 s", "4.31 ms", "17.2 MB/s".
 // A new figure at the end of the report, to fill in.
 Figure& add(KernelReport& report, std::string key, std::string label, Unit unit = Unit::ms);
+// An A/B figure in milliseconds: `samples` with the thing under test,
+// against "the same without" it, measured in the same invocation.
+void add_against_without(KernelReport& report, std::string key, std::string label, std::vector<double> samples,
+                         std::vector<double> without);
 
 std::string format_value(double value, Unit unit);
 
