@@ -77,7 +77,8 @@ int debug(const DebugArgs& args, const std::vector<std::string>& words)
     streams.err = write_to_stderr;
     auto result = gdb.run(command, streams, command_timeout(args));
     if (interactive && !flags.quiet)
-        fmt::print(stderr, "kmsdk: the command exited with status {}; gdb stays attached until you quit it\n",
+        fmt::print(stderr, "kmsdk: the command exited with status {}; gdb has stopped the guest again: "
+                           "look around, then quit gdb to end\n",
                    result.status);
     int gdb_status = gdb.finish();
 

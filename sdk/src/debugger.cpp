@@ -164,6 +164,9 @@ public:
     int finish(std::chrono::milliseconds timeout)
     {
         if (!scripted_) {
+            // The command could end only while the guest ran: gdb is in a
+            // `continue`, and gets its prompt back.
+            gdb_->signal(SIGINT);
             while (!gdb_->wait_for(std::chrono::hours{1})) {
             }
             return exit_code(*gdb_->poll());

@@ -76,7 +76,8 @@ public:
     // for one killed). A gdb that runs a script (batch mode, or commands
     // piped to its stdin) and still waits for the guest (`continue` with
     // no breakpoint left to hit) is interrupted, and killed if it does not
-    // end within `timeout`; at a terminal, gdb ends when the user quits it.
+    // end within `timeout`; at a terminal, gdb is interrupted once, to give
+    // the user its prompt, and ends when the user quits it.
     int finish(std::chrono::milliseconds timeout = 10s);
 
     class Impl;
