@@ -89,6 +89,25 @@ TEST_CASE("kmsdk debug: commands piped to gdb run, and the session ends when the
     CHECK_THAT(r.out, Contains("\"piped\""));
 }
 
+TEST_CASE("kmsdk debug at a terminal: gdb takes typed commands, has its prompt back when the command ends",
+          "[debug]")
+{
+    // script(1) gives kmsdk a pseudo-terminal, as a user's shell would;
+    // the commands are typed ahead, and gdb reads each at its prompt.
+    auto line = fmt::format("printf 'break kms_hello_init\\ncontinue\\nprint whom\\ncontinue\\nquit\\ny\\n' | "
+                            "script -qec \"{} debug -q --kernel {} -m {} -- 'insmod kms_hello.ko whom=tty && "
+                            "echo loaded'\" /dev/null",
+                            kmsdk_cli().string(), test_kernel().release(), built_module("kms_hello").string());
+    auto r = run_kmsdk_shell(line);
+    INFO(describe(r));
+    CHECK(r.status == 0);
+    CHECK_THAT(r.out, Contains("(gdb) "));
+    CHECK_THAT(r.out, Contains("Breakpoint 1, "));
+    CHECK_THAT(r.out, Contains("\"tty\""));
+    CHECK_THAT(r.out, Contains("loaded"));
+    CHECK_THAT(r.out, Contains("[Inferior 1 (process 1) detached]"));
+}
+
 TEST_CASE("kmsdk debug: the command's status is kmsdk's, and a broken gdb script fails the run",
           "[debug]")
 {
