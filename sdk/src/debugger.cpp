@@ -62,8 +62,9 @@ DebuggerOptions& DebuggerOptions::gdb(fs::path program)
 
 namespace {
 
-// gdb has this long to connect and put the module watch in place.
-constexpr auto attach_budget = std::chrono::seconds{30};
+// gdb has this long to connect and put the module watch in place: reading
+// a -dbg vmlinux's DWARF (605 MB for 6.1) took 20 s of it on an idle host.
+constexpr auto attach_budget = std::chrono::seconds{120};
 
 fs::path gdb_program(const fs::path& chosen)
 {

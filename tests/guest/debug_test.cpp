@@ -15,6 +15,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <regex>
 
 using namespace kmsdk;
 using namespace kmsdk::test;
@@ -47,17 +48,22 @@ TEST_CASE("kmsdk debug: a breakpoint on the init function is hit by insmod, prin
 {
     auto commands = gdb_commands("init", init_breakpoint);
     auto r = run_kmsdk(debug_args({"--gdb-commands", commands.string(), "--",
-                                   "insmod kms_hello.ko whom=7 && echo insmod-done"}));
+                                   "insmod kms_hello.ko whom=7 && echo insmod-done && "
+                                   "cat /sys/module/kms_hello/sections/.init.text"}));
     std::filesystem::remove(commands);
     INFO(describe(r));
     CHECK(r.status == 0);
+    // The symbols went where sysfs says the module's code is.
+    std::smatch placed;
+    REQUIRE(std::regex_search(r.out, placed, std::regex{R"(symbols added from .* \(code at (0x[0-9a-f]+)\))"}));
+    CHECK_THAT(r.err, Contains(placed[1].str() + "\n"));
     // gdb's words, on stdout.
     CHECK_THAT(r.out, Contains("Breakpoint 1, kms_hello_init () at "));
     CHECK_THAT(r.out, Contains("kms_hello.c:"));
     CHECK_THAT(r.out, Contains("$1 = ") && Contains("\"7\""));
     CHECK_THAT(r.out, Contains("#0  kms_hello_init () at "));
-    // The caller, named from the guest's /proc/kallsyms.
-    CHECK_THAT(r.out, Contains("in do_one_initcall ()"));
+    // The caller, named from the guest's /proc/kallsyms (or the -dbg vmlinux).
+    CHECK_THAT(r.out, Contains(" in do_one_initcall ("));
     CHECK_THAT(r.out, Contains("detached"));
     // The command's output, on stderr: insmod finished after `continue`.
     CHECK_THAT(r.err, Contains("insmod-done"));
